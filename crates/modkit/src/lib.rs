@@ -1,0 +1,35 @@
+//! modkit: the Linux loadable-module facility and the kernel log, from user space.
+//!
+//! The library behind the `modkit` multi-call binary, usable on its own by
+//! initramfs builders and other tools. One module per concept:
+//!
+//! - [`compression`]: detect and decompress `.ko.xz`, `.ko.zst`, `.ko.gz`.
+//! - [`elf`]: the kernel-module ELF reader (`.modinfo`, `__versions`, symbols).
+//! - [`signature`]: the appended module signature (PKCS#7).
+//! - [`module`]: a module file on disk: [`module::Module::open`] and its info.
+//! - [`index`]: kmod's binary trie indexes (`modules.*.bin`).
+//! - [`builtin`]: `modules.builtin.modinfo`.
+//! - [`resolve`]: finding modules by name or alias in a module directory.
+//!
+//! ```no_run
+//! use modkit::module::Module;
+//! let m = Module::open("/lib/modules/6.1.0-50-amd64/kernel/fs/btrfs/btrfs.ko")?;
+//! for (key, value) in m.info()? {
+//!     println!("{key}: {value}");
+//! }
+//! # Ok::<(), modkit::Error>(())
+//! ```
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod builtin;
+pub mod compression;
+pub mod elf;
+pub mod error;
+pub mod index;
+pub mod module;
+pub mod resolve;
+pub mod signature;
+
+pub use error::{Error, Result};
