@@ -1,1 +1,99 @@
-fn main(){}
+//! The `modkit` multi-call binary.
+//!
+//! Dispatches on the basename of `argv[0]` (so that `modinfo`, `insmod`...
+//! symlinks to `modkit` work) or, when called as `modkit`, on the first
+//! argument (`modkit modinfo ...`). Nothing but the table of tools and the
+//! dispatch lives here; each tool has its own file.
+
+#![forbid(unsafe_code)]
+
+mod getopt;
+mod modinfo;
+mod output;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+/// A tool of the multi-call binary.
+struct Tool {
+    /// Name as used for `argv[0]` symlinks and as `modkit NAME`.
+    name: &'static str,
+    /// What it does, for `modkit --help`.
+    about: &'static str,
+    /// Entry point: receives `argv` with `argv[0]` set to the tool name
+    /// (or the symlink's path); returns the exit status.
+    run: fn(Vec<OsString>) -> u8,
+}
+
+const TOOLS: &[Tool] = &[Tool {
+    name: "modinfo",
+    about: "show information about kernel modules (kmod compatible)",
+    run: modinfo::main,
+}];
+
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+fn basename(arg0: &OsString) -> String {
+    let bytes = arg0.as_encoded_bytes();
+    let base = bytes.rsplit(|&b| b == b'/').next().unwrap_or(bytes);
+    String::from_utf8_lossy(base).into_owned()
+}
+
+fn find_tool(name: &str) -> Option<&'static Tool> {
+    TOOLS.iter().find(|t| t.name == name)
+}
+
+fn usage() -> String {
+    let mut s = format!(
+        "modkit {VERSION}: Linux kernel modules and the kernel log\n\n\
+         Usage:\n\tmodkit TOOL [options] [args]\n\tTOOL [options] [args]   (through a symlink named TOOL)\n\n\
+         Options:\n\t-h, --help      show this help\n\t-V, --version   show the version\n\n\
+         Tools:\n"
+    );
+    for t in TOOLS {
+        s.push_str(&format!("  {:<12} {}\n", t.name, t.about));
+    }
+    s
+}
+
+fn main() -> ExitCode {
+    let mut args: Vec<OsString> = std::env::args_os().collect();
+    if args.is_empty() {
+        args.push(OsString::from("modkit"));
+    }
+    let invoked = basename(&args[0]);
+    if let Some(tool) = find_tool(&invoked) {
+        return ExitCode::from((tool.run)(args));
+    }
+    let Some(first) = args.get(1).map(|a| a.to_string_lossy().into_owned()) else {
+        eprint!("modkit: missing tool name\n{}", usage());
+        return ExitCode::from(1);
+    };
+    match first.as_str() {
+        "-h" | "--help" | "help" => {
+            print!("{}", usage());
+            ExitCode::SUCCESS
+        }
+        "-V" | "--version" => {
+            println!("modkit {VERSION}");
+            ExitCode::SUCCESS
+        }
+        name => match find_tool(name) {
+            Some(tool) => {
+                args.remove(0);
+                ExitCode::from((tool.run)(args))
+            }
+            None => {
+                eprint!("modkit: unknown tool '{name}'\n{}", usage());
+                ExitCode::from(1)
+            }
+        },
+    }
+}
+
+/// What `-V`/`--version` prints for the kmod-compatible tools: kmod's first
+/// line (scripts parse the version), the feature line, then modkit's own
+/// version.
+fn kmod_version() -> String {
+    format!("kmod version 34.2\n+ZSTD +XZ +ZLIB +OPENSSL\nmodkit {VERSION}\n")
+}

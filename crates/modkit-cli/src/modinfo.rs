@@ -1,0 +1,380 @@
+//! `modinfo`: show information about kernel modules, as kmod 34's modinfo.
+//!
+//! Arguments are module files (a path ending in a module suffix that names
+//! a regular file), module names (`-m`), or anything `modprobe` would
+//! resolve: names, aliases, `symbol:` names, built-in modules.
+
+use std::ffi::OsString;
+use std::path::Path;
+
+use modkit::error::strerror;
+use modkit::module::InfoEntry;
+use modkit::resolve::{FoundModule, ModuleDir, MODULE_DIRECTORY};
+
+use crate::getopt::{Getopt, HasArg, LongOpt};
+use crate::output::{self, Stdout};
+
+const SHORT_OPTS: &str = "adlpn0mF:k:b:Vh";
+const LONG_OPTS: &[LongOpt] = &[
+    LongOpt::new("author", HasArg::No, 'a' as i32),
+    LongOpt::new("description", HasArg::No, 'd' as i32),
+    LongOpt::new("license", HasArg::No, 'l' as i32),
+    LongOpt::new("parameters", HasArg::No, 'p' as i32),
+    LongOpt::new("filename", HasArg::No, 'n' as i32),
+    LongOpt::new("null", HasArg::No, '0' as i32),
+    LongOpt::new("modname", HasArg::No, 'm' as i32),
+    LongOpt::new("field", HasArg::Required, 'F' as i32),
+    LongOpt::new("set-version", HasArg::Required, 'k' as i32),
+    LongOpt::new("basedir", HasArg::Required, 'b' as i32),
+    LongOpt::new("version", HasArg::No, 'V' as i32),
+    LongOpt::new("help", HasArg::No, 'h' as i32),
+];
+
+/// Module file suffixes this build reads (kmod's list plus `.ko.gz`).
+pub const MODULE_SUFFIXES: &[&str] = &[".ko", ".ko.gz", ".ko.xz", ".ko.zst"];
+
+/// kmod's `PATH_MAX`, which bounds the module directory path.
+const PATH_MAX: usize = 4096;
+
+struct Modinfo {
+    prog: String,
+    field: Option<Vec<u8>>,
+    separator: u8,
+    out: Stdout,
+}
+
+/// Entry point: `argv[0]` is the program name.
+pub fn main(args: Vec<OsString>) -> u8 {
+    let prog = crate::getopt::program_name(&args[0]);
+    let mut field: Option<Vec<u8>> = None;
+    let mut separator = b'\n';
+    let mut by_name = false;
+    let mut kversion: Option<OsString> = None;
+    let mut root: Option<OsString> = None;
+
+    let mut opts = Getopt::new(args, SHORT_OPTS, LONG_OPTS);
+    for opt in opts.by_ref() {
+        let opt = match opt {
+            Ok(opt) => opt,
+            Err(e) => {
+                e.report();
+                return 1;
+            }
+        };
+        let arg = opt.arg;
+        match u8::try_from(opt.val).map(char::from).unwrap_or('\0') {
+            'a' => field = Some(b"author".to_vec()),
+            'd' => field = Some(b"description".to_vec()),
+            'l' => field = Some(b"license".to_vec()),
+            'p' => field = Some(b"parm".to_vec()),
+            'n' => field = Some(b"filename".to_vec()),
+            '0' => separator = 0,
+            'm' => by_name = true,
+            'F' => field = arg.map(|a| a.into_encoded_bytes()),
+            'k' => kversion = arg,
+            'b' => root = arg,
+            'h' => {
+                print!("{}", help(&prog));
+                return 0;
+            }
+            'V' => {
+                print!("{}", crate::kmod_version());
+                return 0;
+            }
+            _ => return 1,
+        }
+    }
+    let operands = opts.remaining();
+    if operands.is_empty() {
+        output::stderr(&format!("{prog}: ERROR: missing module or filename.\n"));
+        return 1;
+    }
+
+    let dir = if root.is_some() || kversion.is_some() {
+        let release = match kversion {
+            Some(k) => k,
+            None => match modkit::resolve::kernel_release() {
+                Ok(r) => OsString::from(r),
+                Err(e) => {
+                    output::stderr(&format!("{prog}: ERROR: uname() failed: {}\n", e.strerror()));
+                    return 1;
+                }
+            },
+        };
+        let root = root.unwrap_or_default();
+        let mut path = root.clone();
+        path.push(MODULE_DIRECTORY);
+        path.push("/");
+        path.push(&release);
+        if path.len() >= PATH_MAX {
+            output::stderr(&format!(
+                "{prog}: ERROR: bad directory {}{MODULE_DIRECTORY}/{}: path too long\n",
+                root.to_string_lossy(),
+                release.to_string_lossy()
+            ));
+            return 1;
+        }
+        ModuleDir::new(Path::new(&path))
+    } else {
+        ModuleDir::for_kernel(None, None)
+    };
+    let dir = match dir {
+        Ok(d) => d,
+        Err(_) => {
+            output::stderr(&format!("{prog}: ERROR: kmod_new() failed!\n"));
+            return 1;
+        }
+    };
+
+    let mut tool = Modinfo {
+        prog,
+        field,
+        separator,
+        out: Stdout::new(),
+    };
+    let mut failed = false;
+    for operand in &operands {
+        let ok = if by_name {
+            tool.by_name(&dir, operand)
+        } else if is_module_filename(operand) {
+            tool.by_path(&dir, operand)
+        } else {
+            tool.by_alias(&dir, operand)
+        };
+        failed |= !ok;
+    }
+    if !tool.out.flush() {
+        return 1;
+    }
+    u8::from(failed)
+}
+
+fn help(prog: &str) -> String {
+    format!(
+        "Usage:\n\
+         \t{prog} [options] <modulename|filename> [args]\n\
+         Options:\n\
+         \t-a, --author                Show only the 'author' field\n\
+         \t-d, --description           Show only the 'description' field\n\
+         \t-l, --license               Show only the 'license' field\n\
+         \t-p, --parameters            Show only the 'parm' fields\n\
+         \t-n, --filename              Show only the module's file name\n\
+         \t-0, --null                  End each value with \\0, not a newline\n\
+         \t-m, --modname               Take arguments as module names, not aliases or files\n\
+         \t-F, --field=FIELD           Show only the given FIELD\n\
+         \t-k, --set-version=VERSION   Use kernel VERSION, not the running one\n\
+         \t-b, --basedir=DIR           Look for {MODULE_DIRECTORY} under DIR\n\
+         \t-V, --version               Show the version\n\
+         \t-h, --help                  Show this help\n"
+    )
+}
+
+/// kmod treats an argument as a file when it has a module suffix and names
+/// a regular file (following symlinks).
+fn is_module_filename(arg: &OsString) -> bool {
+    let bytes = arg.as_encoded_bytes();
+    let has_suffix = MODULE_SUFFIXES
+        .iter()
+        .any(|s| bytes.len() > s.len() && bytes.ends_with(s.as_bytes()));
+    has_suffix && std::fs::metadata(arg).map(|m| m.is_file()).unwrap_or(false)
+}
+
+/// One `parm` line being assembled from `parm` and `parmtype` entries.
+struct Param<'a> {
+    name: &'a [u8],
+    description: Option<&'a [u8]>,
+    kind: Option<&'a [u8]>,
+}
+
+impl Modinfo {
+    fn error(&self, msg: &str) {
+        output::stderr(&format!("{}: ERROR: {msg}\n", self.prog));
+    }
+
+    fn by_path(&mut self, dir: &ModuleDir, arg: &OsString) -> bool {
+        match FoundModule::from_path(Path::new(arg)) {
+            Ok(mut m) => self.show(dir, &mut m),
+            Err(_) => {
+                self.error(&format!("Module file {} not found.", arg.to_string_lossy()));
+                false
+            }
+        }
+    }
+
+    fn by_name(&mut self, dir: &ModuleDir, arg: &OsString) -> bool {
+        let name = arg.to_string_lossy();
+        match dir.lookup_name(&name) {
+            Ok(Some(mut m)) => self.show(dir, &mut m),
+            _ => {
+                self.error(&format!("Module name {name} not found."));
+                false
+            }
+        }
+    }
+
+    fn by_alias(&mut self, dir: &ModuleDir, arg: &OsString) -> bool {
+        let alias = arg.to_string_lossy();
+        let found = match dir.lookup(&alias) {
+            Ok(found) => found,
+            Err(_) => {
+                self.error(&format!("Module alias {alias} not found."));
+                return false;
+            }
+        };
+        if found.is_empty() {
+            self.error(&format!("Module {alias} not found."));
+            return false;
+        }
+        let mut ok = true;
+        for mut m in found {
+            ok &= self.show(dir, &mut m);
+        }
+        ok
+    }
+
+    fn field_is(&self, name: &[u8]) -> bool {
+        self.field.as_deref() == Some(name)
+    }
+
+    fn line(&mut self, parts: &[&[u8]]) {
+        for p in parts {
+            self.out.write(p);
+        }
+        self.out.write(&[self.separator]);
+    }
+
+    /// Prints one module, as kmod's `modinfo_do`.
+    fn show(&mut self, dir: &ModuleDir, m: &mut FoundModule) -> bool {
+        let path = dir.module_path(m);
+        let is_builtin = path.is_none();
+        let filename: Vec<u8> = match &path {
+            Some(p) => p.as_os_str().as_encoded_bytes().to_vec(),
+            None => b"(builtin)".to_vec(),
+        };
+        if is_builtin {
+            if self.field.is_none() {
+                let label = format!("{:<16}", "name:");
+                self.line(&[label.as_bytes(), m.name.as_bytes()]);
+            } else if self.field_is(b"name") {
+                self.line(&[m.name.as_bytes()]);
+            }
+        }
+        if self.field_is(b"filename") {
+            self.line(&[&filename]);
+            return true;
+        }
+        if self.field.is_none() {
+            let label = format!("{:<16}", "filename:");
+            self.line(&[label.as_bytes(), &filename]);
+        }
+
+        let info = match dir.module_info(m) {
+            Ok(info) => info,
+            Err(e) if is_builtin && e.errno() == modkit::error::errno::ENOENT => return true,
+            Err(e) => {
+                self.error(&format!(
+                    "could not get modinfo from '{}': {}",
+                    m.name,
+                    strerror(e.errno())
+                ));
+                return false;
+            }
+        };
+
+        if self.field_is(b"parm") {
+            let params = self.collect_params(&info);
+            for p in params.iter().rev() {
+                self.param_line(p, false);
+            }
+            return true;
+        }
+
+        let mut params: Vec<Param> = Vec::new();
+        for entry in &info {
+            if let Some(field) = &self.field {
+                if entry.key == *field {
+                    let value = entry.value.clone();
+                    self.line(&[&value]);
+                }
+                continue;
+            }
+            if entry.key == b"parm" || entry.key == b"parmtype" {
+                self.add_param(&mut params, entry);
+                continue;
+            }
+            if self.separator == 0 {
+                self.line(&[&entry.key, b"=", &entry.value]);
+                continue;
+            }
+            let pad = 15usize.saturating_sub(entry.key.len());
+            let spaces = vec![b' '; pad];
+            self.line(&[&entry.key, b":", &spaces, &entry.value]);
+        }
+        if self.field.is_none() {
+            for p in params.iter().rev() {
+                self.param_line(p, true);
+            }
+        }
+        true
+    }
+
+    fn collect_params<'a>(&self, info: &'a [InfoEntry]) -> Vec<Param<'a>> {
+        let mut params = Vec::new();
+        for entry in info {
+            if entry.key == b"parm" || entry.key == b"parmtype" {
+                self.add_param(&mut params, entry);
+            }
+        }
+        params
+    }
+
+    /// Merges a `parm` (description) or `parmtype` (type) entry into the
+    /// list by parameter name; the list keeps first-seen order and is
+    /// printed newest first, as kmod prints it.
+    fn add_param<'a>(&self, params: &mut Vec<Param<'a>>, entry: &'a InfoEntry) {
+        let value = &entry.value[..];
+        let Some(colon) = value.iter().position(|&b| b == b':') else {
+            self.error(&format!(
+                "Found invalid \"{}={}\": missing ':'",
+                String::from_utf8_lossy(&entry.key),
+                String::from_utf8_lossy(value)
+            ));
+            return;
+        };
+        let name = &value[..colon];
+        let rest = &value[colon + 1..];
+        let idx = match params.iter().position(|p| p.name == name) {
+            Some(i) => i,
+            None => {
+                params.push(Param {
+                    name,
+                    description: None,
+                    kind: None,
+                });
+                params.len() - 1
+            }
+        };
+        if entry.key == b"parm" {
+            params[idx].description = Some(rest);
+        } else {
+            params[idx].kind = Some(rest);
+        }
+    }
+
+    fn param_line(&mut self, p: &Param, labelled: bool) {
+        let label = if labelled { format!("{:<16}", "parm:") } else { String::new() };
+        let label = label.as_bytes();
+        match (p.description, p.kind) {
+            (None, kind) => {
+                let kind = kind.unwrap_or_default();
+                if labelled {
+                    self.line(&[label, p.name, b":", kind]);
+                } else {
+                    self.line(&[p.name, b": (", kind, b")"]);
+                }
+            }
+            (Some(desc), Some(kind)) => self.line(&[label, p.name, b":", desc, b" (", kind, b")"]),
+            (Some(desc), None) => self.line(&[label, p.name, b":", desc]),
+        }
+    }
+}

@@ -1,0 +1,181 @@
+//! Shared helpers for tests that compare modkit with the reference tools
+//! (Debian trixie's kmod 34.2 and util-linux 2.41) on real Debian module
+//! trees. `scripts/refs.sh` downloads both into a cache outside the
+//! repository; these helpers run it and fail loudly if it cannot.
+
+#![allow(dead_code)]
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+/// Where `scripts/refs.sh` keeps its downloads.
+pub fn cache_dir() -> PathBuf {
+    match std::env::var_os("MODKIT_CACHE") {
+        Some(p) => PathBuf::from(p),
+        None => PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache/modkit"),
+    }
+}
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Makes sure the reference tools and module trees are present, fetching
+/// them with apt through `scripts/refs.sh` (once per test process).
+pub fn ensure_refs() {
+    static DONE: OnceLock<()> = OnceLock::new();
+    DONE.get_or_init(|| {
+        let status = Command::new(repo_root().join("scripts/refs.sh"))
+            .args(["tools", "trees"])
+            .status()
+            .expect("run scripts/refs.sh");
+        assert!(status.success(), "scripts/refs.sh failed: the reference tools or trees are missing");
+    });
+}
+
+/// A reference tool wrapper, e.g. `ref_tool("modinfo")`.
+pub fn ref_tool(name: &str) -> PathBuf {
+    ensure_refs();
+    let p = cache_dir().join("ref/bin").join(name);
+    assert!(p.exists(), "reference tool {} missing", p.display());
+    p
+}
+
+/// A cached Debian module tree: its root (for `-b`) and kernel version.
+pub struct Tree {
+    pub root: PathBuf,
+    pub version: String,
+}
+
+impl Tree {
+    /// `6.1` (bookworm, plain .ko), `6.12` (trixie, .ko.xz) or `6.12-bpo`.
+    pub fn get(name: &str) -> Tree {
+        ensure_refs();
+        let root = cache_dir().join("trees").join(name);
+        let version = std::fs::read_to_string(root.join(".version"))
+            .unwrap_or_else(|_| panic!("tree {name} missing from {}", root.display()))
+            .trim()
+            .to_string();
+        Tree { root, version }
+    }
+
+    /// `ROOT/lib/modules/VERSION`.
+    pub fn moddir(&self) -> PathBuf {
+        self.root.join("lib/modules").join(&self.version)
+    }
+
+    /// Every module file of the tree, sorted.
+    pub fn module_files(&self) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        walk(&self.moddir().join("kernel"), &mut out);
+        out.sort();
+        assert!(out.len() > 1000, "tree {} looks incomplete", self.root.display());
+        out
+    }
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("read module dir") {
+        let entry = entry.unwrap();
+        let path = entry.path();
+        if entry.file_type().unwrap().is_dir() {
+            walk(&path, out);
+        } else if path.to_string_lossy().contains(".ko") {
+            out.push(path);
+        }
+    }
+}
+
+/// The modkit binary under test.
+pub fn modkit() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_modkit"))
+}
+
+/// Runs `modkit TOOL args...`.
+pub fn run_modkit<I, S>(tool: &str, args: I) -> Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    Command::new(modkit()).arg(tool).args(args).env("LC_ALL", "C").output().expect("run modkit")
+}
+
+/// Runs the reference tool `tool` with `args`.
+pub fn run_ref<I, S>(tool: &str, args: I) -> Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    Command::new(ref_tool(tool)).args(args).env("LC_ALL", "C").output().expect("run reference tool")
+}
+
+/// Runs both with the same arguments and returns a description of the
+/// first difference (stdout, stderr or exit status), or `None`.
+pub fn compare(tool: &str, args: &[impl AsRef<OsStr>]) -> Option<String> {
+    let ours = run_modkit(tool, args);
+    let theirs = run_ref(tool, args);
+    let shown: Vec<String> = args.iter().take(6).map(|a| a.as_ref().to_string_lossy().into_owned()).collect();
+    let what = format!("{tool} {}{}", shown.join(" "), if args.len() > 6 { " ..." } else { "" });
+    if ours.status.code() != theirs.status.code() {
+        return Some(format!(
+            "{what}: exit {:?} (modkit) vs {:?} (reference)\nmodkit stderr: {}\nreference stderr: {}",
+            ours.status.code(),
+            theirs.status.code(),
+            String::from_utf8_lossy(&ours.stderr),
+            String::from_utf8_lossy(&theirs.stderr)
+        ));
+    }
+    for (name, a, b) in [("stdout", &ours.stdout, &theirs.stdout), ("stderr", &ours.stderr, &theirs.stderr)] {
+        if a != b {
+            return Some(format!("{what}: {name} differs\n{}", first_difference(a, b)));
+        }
+    }
+    None
+}
+
+/// A readable excerpt around the first differing line.
+pub fn first_difference(a: &[u8], b: &[u8]) -> String {
+    let a = String::from_utf8_lossy(a);
+    let b = String::from_utf8_lossy(b);
+    let al: Vec<&str> = a.split('\n').collect();
+    let bl: Vec<&str> = b.split('\n').collect();
+    for i in 0..al.len().max(bl.len()) {
+        let x = al.get(i).copied();
+        let y = bl.get(i).copied();
+        if x != y {
+            let start = i.saturating_sub(3);
+            let ctx = |v: &Vec<&str>| v[start.min(v.len())..(i + 3).min(v.len())].join("\n");
+            return format!(
+                "line {}:\n--- modkit:\n{}\n--- reference:\n{}",
+                i + 1,
+                ctx(&al),
+                ctx(&bl)
+            );
+        }
+    }
+    "(same lines, different bytes)".into()
+}
+
+/// Runs `f` over `items` on all cores, collecting failures.
+pub fn parallel_failures<T: Sync>(items: &[T], f: impl Fn(&T) -> Option<String> + Sync) -> Vec<String> {
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).max(2);
+    let chunk = items.len().div_ceil(threads).max(1);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = items.chunks(chunk).map(|c| s.spawn(|| c.iter().filter_map(&f).collect::<Vec<_>>())).collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+    })
+}
+
+/// Fails the test with the first few failures.
+pub fn assert_no_failures(what: &str, failures: &[String]) {
+    if !failures.is_empty() {
+        let shown: Vec<&String> = failures.iter().take(5).collect();
+        panic!(
+            "{what}: {} mismatches with the reference; first ones:\n{}",
+            failures.len(),
+            shown.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n\n")
+        );
+    }
+}

@@ -1,0 +1,228 @@
+//! `modkit modinfo` against kmod 34.2's modinfo, byte for byte, on every
+//! module of Debian's bookworm 6.1 (plain `.ko`) and trixie 6.12 (`.ko.xz`)
+//! trees, and on name, alias, symbol and built-in lookups through `-b`/`-k`.
+//!
+//! Needs the reference tools and trees: `scripts/refs.sh` (run by the
+//! tests themselves; needs apt and network on first use).
+
+mod common;
+
+use common::*;
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+/// Options compared on every module file of a tree.
+const FULL_VARIANTS: &[&[&str]] = &[&[], &["-p"], &["-0"], &["-F", "signer"], &["-F", "depends"]];
+/// Options compared on every 5th module file.
+const SAMPLED_VARIANTS: &[&[&str]] = &[
+    &["-F", "filename"],
+    &["-F", "alias"],
+    &["-F", "name"],
+    &["-F", "vermagic"],
+    &["-F", "sig_key"],
+    &["-F", "parmtype"],
+    &["-a"],
+    &["-d"],
+    &["-l"],
+    &["-n"],
+    &["-0", "-p"],
+    &["--field=signature"],
+];
+const BATCH: usize = 60;
+
+fn files_vs_kmod(tree: &str) {
+    let tree = Tree::get(tree);
+    let files = tree.module_files();
+    let mut jobs: Vec<Vec<OsString>> = Vec::new();
+    for variant in FULL_VARIANTS {
+        for batch in files.chunks(BATCH) {
+            jobs.push(args(variant, batch));
+        }
+    }
+    let sampled: Vec<PathBuf> = files.iter().step_by(5).cloned().collect();
+    for variant in SAMPLED_VARIANTS {
+        for batch in sampled.chunks(BATCH) {
+            jobs.push(args(variant, batch));
+        }
+    }
+    let failures = parallel_failures(&jobs, |a| compare("modinfo", a));
+    assert_no_failures(&format!("modinfo on {} files of {}", files.len(), tree.version), &failures);
+}
+
+fn args(opts: &[&str], files: &[PathBuf]) -> Vec<OsString> {
+    opts.iter().map(OsString::from).chain(files.iter().map(|f| f.clone().into_os_string())).collect()
+}
+
+#[test]
+fn every_module_file_of_bookworm_6_1_matches_kmod() {
+    files_vs_kmod("6.1");
+}
+
+#[test]
+fn every_module_file_of_trixie_6_12_matches_kmod() {
+    files_vs_kmod("6.12");
+}
+
+/// Turns an alias pattern into a string it matches.
+fn expand_pattern(p: &str) -> String {
+    let mut out = String::new();
+    let mut chars = p.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '*' => {}
+            '?' => out.push('0'),
+            '[' => {
+                let mut first = None;
+                for d in chars.by_ref() {
+                    if d == ']' {
+                        break;
+                    }
+                    if first.is_none() {
+                        first = Some(d);
+                    }
+                }
+                out.push(first.unwrap_or('0'));
+            }
+            '\\' => {
+                if let Some(d) = chars.next() {
+                    out.push(d);
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn lookups_vs_kmod(tree: &str) {
+    let tree = Tree::get(tree);
+    let dir = tree.moddir();
+    let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
+    let mut operands: Vec<String> = Vec::new();
+    // Every module name, as written and with '-' for '_'.
+    for line in read("modules.dep").lines() {
+        let path = line.split(':').next().unwrap();
+        let base = path.rsplit('/').next().unwrap();
+        let name = base.split('.').next().unwrap().to_string();
+        operands.push(name.replace('_', "-"));
+    }
+    // Every built-in module.
+    for line in read("modules.builtin").lines() {
+        let base = line.rsplit('/').next().unwrap();
+        operands.push(base.split('.').next().unwrap().to_string());
+    }
+    // A sample of aliases, expanded to strings they match.
+    for (i, line) in read("modules.alias").lines().enumerate() {
+        if i % 7 == 0 {
+            if let Some(p) = line.strip_prefix("alias ").and_then(|l| l.rsplit_once(' ')).map(|x| x.0) {
+                operands.push(expand_pattern(p));
+            }
+        }
+    }
+    // Built-in aliases.
+    let builtin_info = std::fs::read(dir.join("modules.builtin.modinfo")).unwrap();
+    for (i, s) in builtin_info.split(|&b| b == 0).enumerate() {
+        let s = String::from_utf8_lossy(s);
+        if let Some((_, pat)) = s.split_once(".alias=") {
+            if i % 3 == 0 {
+                operands.push(expand_pattern(pat));
+            }
+        }
+    }
+    // A sample of symbols.
+    for (i, line) in read("modules.symbols").lines().enumerate() {
+        if i % 11 == 0 {
+            if let Some(sym) = line.strip_prefix("alias ").and_then(|l| l.split(' ').next()) {
+                operands.push(sym.to_string());
+            }
+        }
+    }
+    // Things that are not there or not valid.
+    for bad in ["no_such_module", "symbol:no_such_symbol", "pci:v*", "a]b", "c[d", "fs-", "", "x:y"] {
+        operands.push(bad.to_string());
+    }
+    let base = vec![OsString::from("-b"), tree.root.clone().into_os_string(), OsString::from("-k"), OsString::from(&tree.version)];
+    let mut jobs: Vec<Vec<OsString>> = Vec::new();
+    for batch in operands.chunks(BATCH) {
+        let mut a = base.clone();
+        a.extend(batch.iter().map(OsString::from));
+        jobs.push(a.clone());
+        let mut f = base.clone();
+        f.extend(["-F", "filename"].map(OsString::from));
+        f.extend(batch.iter().map(OsString::from));
+        jobs.push(f);
+    }
+    // -m: names only, on a sample (aliases must then fail the same way).
+    for batch in operands.iter().step_by(4).collect::<Vec<_>>().chunks(BATCH) {
+        let mut a = base.clone();
+        a.push(OsString::from("-m"));
+        a.extend(batch.iter().map(OsString::from));
+        jobs.push(a);
+    }
+    let failures = parallel_failures(&jobs, |a| compare("modinfo", a));
+    assert_no_failures(&format!("modinfo lookups ({} operands) in {}", operands.len(), tree.version), &failures);
+}
+
+#[test]
+fn name_alias_symbol_and_builtin_lookups_in_6_1_match_kmod() {
+    lookups_vs_kmod("6.1");
+}
+
+#[test]
+fn name_alias_symbol_and_builtin_lookups_in_6_12_match_kmod() {
+    lookups_vs_kmod("6.12");
+}
+
+#[test]
+fn bad_input_and_options_match_kmod() {
+    let tree = Tree::get("6.1");
+    let tmp = tempdir();
+    let real = tree.moddir().join("kernel/fs/btrfs/btrfs.ko");
+    let data = std::fs::read(&real).unwrap();
+    let write = |name: &str, bytes: &[u8]| {
+        let p = tmp.join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p.to_string_lossy().into_owned()
+    };
+    let notmod = write("notmod.ko", b"hello\n");
+    let empty = write("empty.ko", b"");
+    let trunc = write("trunc.ko", &data[..1000]);
+    let trunc_half = write("half.ko", &data[..data.len() / 2]);
+    let fakexz = write("fake.ko.xz", b"hello\n");
+    let fakezst = write("fake.ko.zst", b"\x28\xb5\x2f\xfd garbage");
+    std::fs::create_dir_all(tmp.join("dir.ko")).unwrap();
+    let dir = tmp.join("dir.ko").to_string_lossy().into_owned();
+    let root = tree.root.to_string_lossy().into_owned();
+    let cases: Vec<Vec<String>> = vec![
+        vec![],
+        vec!["--bogus".into()],
+        vec!["-z".into()],
+        vec!["-F".into()],
+        vec!["--field".into()],
+        vec!["--author=x".into(), notmod.clone()],
+        vec!["--fie=description".into(), trunc_half.clone()],
+        vec![notmod.clone()],
+        vec![empty.clone()],
+        vec![trunc.clone()],
+        vec![trunc_half.clone()],
+        vec![fakexz.clone()],
+        vec![fakezst.clone()],
+        vec![dir.clone()],
+        vec!["/nonexistent/x.ko".into()],
+        vec!["-b".into(), root.clone(), "-k".into(), "9.9.9".into(), "btrfs".into()],
+        vec!["-b".into(), root.clone(), "-k".into(), tree.version.clone(), "-m".into(), "btrfs".into(), "nosuch".into()],
+        vec!["-k".into(), tree.version.clone(), "btrfs".into()],
+        vec!["-0".into(), "-F".into(), "alias".into(), real.to_string_lossy().into_owned()],
+        vec!["-an".into(), real.to_string_lossy().into_owned(), notmod.clone()],
+        vec![real.to_string_lossy().into_owned(), "--".into(), "-F".into()],
+    ];
+    let failures: Vec<String> = cases.iter().filter_map(|c| compare("modinfo", c)).collect();
+    assert_no_failures("modinfo bad input", &failures);
+}
+
+fn tempdir() -> PathBuf {
+    let p = std::env::temp_dir().join(format!("modkit-modinfo-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&p);
+    std::fs::create_dir_all(&p).unwrap();
+    p
+}
