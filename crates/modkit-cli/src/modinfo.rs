@@ -272,6 +272,10 @@ impl Modinfo {
             Ok(info) => info,
             Err(e) if is_builtin && e.errno() == modkit::error::errno::ENOENT => return true,
             Err(e) => {
+                if let Some(function) = modkit::compression::libkmod_log_function(&e) {
+                    // libkmod's own log line, which kmod prints first.
+                    output::stderr(&format!("libkmod: ERROR: {function}: {}\n", e.detail()));
+                }
                 self.error(&format!(
                     "could not get modinfo from '{}': {}",
                     m.name,

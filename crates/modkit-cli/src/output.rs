@@ -49,11 +49,6 @@ impl Stdout {
         }
     }
 
-    /// Appends a string.
-    pub fn write_str(&mut self, s: &str) {
-        self.write(s.as_bytes());
-    }
-
     fn emit(&mut self, upto: usize) {
         if !self.failed {
             let mut out = io::stdout().lock();

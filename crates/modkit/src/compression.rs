@@ -16,7 +16,7 @@
 //! | xz filter chain not supported              | `EINVAL` | `xz: Unsupported compression options`              |
 //! | xz decoder needs more than [`XZ_MEMLIMIT`] | `EINVAL` | `xz: Internal error (bug)`                         |
 //! | zstd frame without a content size, or 0    | `EINVAL` | `zstd: Failed to determine decompression size`     |
-//! | zstd frame corrupt or truncated            | `EINVAL` | `zstd: ` + libzstd's error name                    |
+//! | zstd frame corrupt, truncated, too long     | `EINVAL` | `zstd: ` + libzstd's error name, e.g. `zstd: Src size is incorrect` |
 //! | output buffer cannot be allocated          | `ENOMEM` | (not logged by kmod)                               |
 //! | gzip stream corrupt or truncated           | `EINVAL` | `gzip: ` + a description (see below)               |
 //!
@@ -151,10 +151,13 @@ pub fn decompress_as(kind: Compression, data: &[u8]) -> Result<Vec<u8>> {
 /// Only errors produced by this module are recognised (by their detail
 /// text); gzip errors give `None` because trixie's kmod has no zlib support.
 pub fn libkmod_log_function(err: &Error) -> Option<&'static str> {
+    let detail = err.detail();
+    if err.errno() == errno::ENOMEM && detail == XZ_INIT_NOMEM {
+        return Some("kmod_file_load_xz");
+    }
     if err.errno() != errno::EINVAL {
         return None;
     }
-    let detail = err.detail();
     if detail.starts_with("xz: ") {
         Some("xz_uncompress_belch")
     } else if detail.starts_with("zstd: ") {
@@ -193,6 +196,10 @@ fn ensure_spare(out: &mut Vec<u8>, what: &str) -> Result<()> {
     Ok(())
 }
 
+/// What kmod logs (and returns `ENOMEM` for) when the xz decoder cannot
+/// even be set up.
+const XZ_INIT_NOMEM: &str = "xz: Cannot allocate memory";
+
 fn xz_error(text: &str) -> Error {
     Error::invalid(format!("xz: {text}"))
 }
@@ -200,10 +207,11 @@ fn xz_error(text: &str) -> Error {
 fn decompress_xz(data: &[u8]) -> Result<Vec<u8>> {
     use liblzma::stream::{Action, Error as LzmaError, Status, Stream, CONCATENATED};
 
-    let mut stream = Stream::new_stream_decoder(XZ_MEMLIMIT, CONCATENATED).map_err(|e| match e {
-        LzmaError::Mem => Error::new(errno::ENOMEM, "xz: Cannot allocate memory"),
-        _ => xz_error("Internal error (bug)"),
-    })?;
+    let mut stream =
+        Stream::new_stream_decoder(XZ_MEMLIMIT, CONCATENATED).map_err(|e| match e {
+            LzmaError::Mem => Error::new(errno::ENOMEM, XZ_INIT_NOMEM),
+            _ => xz_error("Internal error (bug)"),
+        })?;
     let mut out = buffer_for_hint(xz_uncompressed_size(data));
     loop {
         ensure_spare(&mut out, "xz")?;
@@ -251,7 +259,7 @@ fn xz_varint(data: &[u8], pos: &mut usize) -> Option<u64> {
 fn xz_uncompressed_size(data: &[u8]) -> Option<u64> {
     // Stream padding: NUL bytes in groups of four after the footer.
     let mut end = data.len();
-    while end >= 4 && end % 4 == 0 && data[end - 4..end] == [0, 0, 0, 0] {
+    while end >= 4 && end & 3 == 0 && data[end - 4..end] == [0, 0, 0, 0] {
         end -= 4;
     }
     let footer = data.get(end.checked_sub(12)?..end)?;
@@ -301,10 +309,14 @@ fn decompress_zstd(data: &[u8]) -> Result<Vec<u8>> {
 /// Decodes gzip, including concatenated members (as zlib's `gzread` does).
 fn decompress_gzip(data: &[u8]) -> Result<Vec<u8>> {
     // ISIZE, the last member's size modulo 2^32: a hint only.
-    let hint = data
-        .len()
-        .checked_sub(4)
-        .map(|at| u64::from(u32::from_le_bytes([data[at], data[at + 1], data[at + 2], data[at + 3]])));
+    let hint = data.len().checked_sub(4).map(|at| {
+        u64::from(u32::from_le_bytes([
+            data[at],
+            data[at + 1],
+            data[at + 2],
+            data[at + 3],
+        ]))
+    });
     let mut out = buffer_for_hint(hint);
     let mut decoder = flate2::read::MultiGzDecoder::new(data);
     match decoder.read_to_end(&mut out) {
@@ -348,7 +360,10 @@ mod tests {
         assert_eq!(detect(&[0x28, 0xB5, 0x2F, 0xFD, 0, 0]), Compression::Zstd);
         assert_eq!(detect(&[0xFD, b'7', b'z', b'X', b'Z', 0]), Compression::Xz);
         // The xz magic includes its trailing NUL.
-        assert_eq!(detect(&[0xFD, b'7', b'z', b'X', b'Z', 1]), Compression::None);
+        assert_eq!(
+            detect(&[0xFD, b'7', b'z', b'X', b'Z', 1]),
+            Compression::None
+        );
         assert_eq!(detect(&[0x1F, 0x8B]), Compression::Gzip);
         assert_eq!(detect(&[0x1F]), Compression::None);
         assert_eq!(detect(&[]), Compression::None);

@@ -314,9 +314,7 @@ impl<'a> Elf<'a> {
             return Err(Error::invalid("invalid section-name table"));
         }
         if shstr.size == 0 || data[shstr.off + shstr.size - 1] != 0 {
-            return Err(Error::invalid(
-                "section-name table does not end with a NUL",
-            ));
+            return Err(Error::invalid("section-name table does not end with a NUL"));
         }
         elf.shstr = shstr;
         elf.cache_sections();
@@ -445,7 +443,10 @@ impl<'a> Elf<'a> {
         if strings.len() <= 1 {
             return Ok(Vec::new());
         }
-        Ok(strings.split(|&b| b == 0).filter(|s| !s.is_empty()).collect())
+        Ok(strings
+            .split(|&b| b == 0)
+            .filter(|s| !s.is_empty())
+            .collect())
     }
 
     /// The `__versions` entries, in order.
@@ -569,9 +570,7 @@ impl<'a> Elf<'a> {
             return Ok(Vec::new());
         }
         if strings.last() != Some(&0) {
-            return Err(Error::invalid(
-                "__ksymtab_strings does not end with a NUL",
-            ));
+            return Err(Error::invalid("__ksymtab_strings does not end with a NUL"));
         }
         Ok(strings
             .split(|&b| b == 0)
@@ -604,7 +603,9 @@ impl<'a> Elf<'a> {
             .ok_or_else(|| Error::invalid("no .symtab section"))?;
         let symlen = self.layout().sym_size;
         if symtab.size % symlen != 0 {
-            return Err(Error::invalid(".symtab size is not a whole number of symbols"));
+            return Err(Error::invalid(
+                ".symtab size is not a whole number of symbols",
+            ));
         }
         let versions: &[u8] = match self.cached(Cached::Versions) {
             Some(span) if span.size % MODVERSION_SIZE == 0 => self.bytes(span),
@@ -657,7 +658,10 @@ impl<'a> Elf<'a> {
             .filter(|(_, v)| !**v)
             .map(|(e, _)| *e)
             .collect();
-        if unvisited.iter().any(|e| unterminated(&e[crclen..], namelen)) {
+        if unvisited
+            .iter()
+            .any(|e| unterminated(&e[crclen..], namelen))
+        {
             return Err(Error::invalid("__versions symbol name too long"));
         }
         list.extend(unvisited.iter().map(|e| DependencySymbol {
@@ -831,7 +835,7 @@ pub(crate) mod builder {
             }
             let shoff = out.len() as u64;
             let count = self.sections.len() + 2;
-            out.extend(std::iter::repeat(0).take(shdr)); // SHN_UNDEF
+            out.resize(out.len() + shdr, 0); // SHN_UNDEF
             for i in 0..count - 1 {
                 let sec = self.sections.get(i);
                 let (mut off, mut size) = places[i];
@@ -846,7 +850,7 @@ pub(crate) mod builder {
                     name = sec.name_off.unwrap_or(name);
                 }
                 let start = out.len();
-                out.extend(std::iter::repeat(0).take(shdr));
+                out.resize(start + shdr, 0);
                 let h = &mut out[start..];
                 set(h, 0, name.into(), 4, self.be);
                 set(h, 4, 1, 4, self.be); // SHT_PROGBITS
@@ -900,7 +904,11 @@ mod tests {
         let b = Builder::new(false, false).section(".modinfo", data);
         let img = b.build();
         let elf = Elf::parse(&img)?;
-        Ok(elf.modinfo_strings()?.into_iter().map(<[u8]>::to_vec).collect())
+        Ok(elf
+            .modinfo_strings()?
+            .into_iter()
+            .map(<[u8]>::to_vec)
+            .collect())
     }
 
     #[test]
@@ -940,17 +948,36 @@ mod tests {
     #[test]
     fn missing_or_unusable_modinfo_is_enodata() {
         let img = Builder::new(false, false).section(".text", "x").build();
-        assert_eq!(errno_of(Elf::parse(&img).unwrap().modinfo_strings()), errno::ENODATA);
+        assert_eq!(
+            errno_of(Elf::parse(&img).unwrap().modinfo_strings()),
+            errno::ENODATA
+        );
 
         // Bogus offset, size past the end of the file, name outside the
         // name table: the section is ignored.
         for sec in [
-            Sec { offset: Some(1 << 40), ..Sec::default() },
-            Sec { offset: Some(u64::MAX - 2), ..Sec::default() },
-            Sec { size: Some(1 << 20), ..Sec::default() },
-            Sec { name_off: Some(100_000), ..Sec::default() },
+            Sec {
+                offset: Some(1 << 40),
+                ..Sec::default()
+            },
+            Sec {
+                offset: Some(u64::MAX - 2),
+                ..Sec::default()
+            },
+            Sec {
+                size: Some(1 << 20),
+                ..Sec::default()
+            },
+            Sec {
+                name_off: Some(100_000),
+                ..Sec::default()
+            },
         ] {
-            let sec = Sec { name: ".modinfo".into(), data: b"a=b\0".to_vec(), ..sec };
+            let sec = Sec {
+                name: ".modinfo".into(),
+                data: b"a=b\0".to_vec(),
+                ..sec
+            };
             let img = Builder::new(false, false).with(sec).build();
             let elf = Elf::parse(&img).unwrap();
             assert_eq!(errno_of(elf.modinfo_strings()), errno::ENODATA);
@@ -958,7 +985,12 @@ mod tests {
         }
         // A section at offset 0 counts as found-but-absent and hides a
         // later one of the same name (kmod's cache).
-        let hidden = Sec { name: ".modinfo".into(), offset: Some(0), size: Some(4), ..Sec::default() };
+        let hidden = Sec {
+            name: ".modinfo".into(),
+            offset: Some(0),
+            size: Some(4),
+            ..Sec::default()
+        };
         let img = Builder::new(false, false)
             .with(hidden)
             .section(".modinfo", &b"a=b\0"[..])
@@ -971,16 +1003,28 @@ mod tests {
 
     #[test]
     fn header_errors_match_kmod() {
-        assert_eq!(errno_of(Elf::parse(b"hello world, not an ELF file")), errno::ENOEXEC);
+        assert_eq!(
+            errno_of(Elf::parse(b"hello world, not an ELF file")),
+            errno::ENOEXEC
+        );
         assert_eq!(errno_of(Elf::parse(b"")), errno::ENOEXEC);
         // 16 bytes or fewer: ENOEXEC even with the magic.
-        assert_eq!(errno_of(Elf::parse(b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0")), errno::ENOEXEC);
+        assert_eq!(
+            errno_of(Elf::parse(b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0")),
+            errno::ENOEXEC
+        );
 
-        let good = Builder::new(false, false).section(".modinfo", "a=b").build();
+        let good = Builder::new(false, false)
+            .section(".modinfo", "a=b")
+            .build();
         assert!(Elf::parse(&good).is_ok());
         // Truncated files.
         for cut in [17, 40, 64, 65, 100, good.len() - 1] {
-            assert_eq!(errno_of(Elf::parse(&good[..cut])), errno::EINVAL, "cut at {cut}");
+            assert_eq!(
+                errno_of(Elf::parse(&good[..cut])),
+                errno::EINVAL,
+                "cut at {cut}"
+            );
         }
         let mut bad = good.clone();
         bad[4] = 3;
@@ -996,21 +1040,54 @@ mod tests {
 
         let base = Builder::new(false, false).section(".modinfo", "a=b");
         let cases = [
-            Builder { shentsize: Some(40), ..base.clone() },
-            Builder { shnum: Some(0xFFFF), ..base.clone() },
-            Builder { shnum: Some(0), ..base.clone() },
-            Builder { shoff: Some(u64::MAX - 10), ..base.clone() },
-            Builder { shstrndx: Some(0), ..base.clone() },
-            Builder { shstrndx: Some(3), ..base.clone() },
-            Builder { shstrndx: Some(0xFFFF), ..base.clone() },
-            Builder { shstrtab_unterminated: true, ..base.clone() },
+            Builder {
+                shentsize: Some(40),
+                ..base.clone()
+            },
+            Builder {
+                shnum: Some(0xFFFF),
+                ..base.clone()
+            },
+            Builder {
+                shnum: Some(0),
+                ..base.clone()
+            },
+            Builder {
+                shoff: Some(u64::MAX - 10),
+                ..base.clone()
+            },
+            Builder {
+                shstrndx: Some(0),
+                ..base.clone()
+            },
+            Builder {
+                shstrndx: Some(3),
+                ..base.clone()
+            },
+            Builder {
+                shstrndx: Some(0xFFFF),
+                ..base.clone()
+            },
+            Builder {
+                shstrtab_unterminated: true,
+                ..base.clone()
+            },
         ];
         for (i, b) in cases.iter().enumerate() {
             assert_eq!(errno_of(Elf::parse(&b.build())), errno::EINVAL, "case {i}");
         }
         // Section-name table with its own name outside it.
-        let own = Sec { name: "t".into(), data: b"abc\0".to_vec(), name_off: Some(100), ..Sec::default() };
-        let img = Builder { shstrndx: Some(1), ..Builder::new(false, false).with(own) }.build();
+        let own = Sec {
+            name: "t".into(),
+            data: b"abc\0".to_vec(),
+            name_off: Some(100),
+            ..Sec::default()
+        };
+        let img = Builder {
+            shstrndx: Some(1),
+            ..Builder::new(false, false).with(own)
+        }
+        .build();
         assert_eq!(errno_of(Elf::parse(&img)), errno::EINVAL);
     }
 
@@ -1027,9 +1104,18 @@ mod tests {
             assert_eq!(
                 got,
                 [
-                    ModVersion { crc: 0x1234_5678, symbol: "module_layout".into() },
-                    ModVersion { crc: 0xDEAD_BEEF, symbol: "ppc_sym".into() },
-                    ModVersion { crc: 7, symbol: "".into() },
+                    ModVersion {
+                        crc: 0x1234_5678,
+                        symbol: "module_layout".into()
+                    },
+                    ModVersion {
+                        crc: 0xDEAD_BEEF,
+                        symbol: "ppc_sym".into()
+                    },
+                    ModVersion {
+                        crc: 7,
+                        symbol: "".into()
+                    },
                 ]
             );
         }
@@ -1037,14 +1123,26 @@ mod tests {
         // 64-bit CRCs are read whole.
         let v = b.modversion(0x1_0000_0002, b"x");
         let img = b.clone().section("__versions", v).build();
-        assert_eq!(Elf::parse(&img).unwrap().versions().unwrap()[0].crc, 0x1_0000_0002);
+        assert_eq!(
+            Elf::parse(&img).unwrap().versions().unwrap()[0].crc,
+            0x1_0000_0002
+        );
         // Errors.
         let img = b.clone().section(".modinfo", "a").build();
-        assert_eq!(errno_of(Elf::parse(&img).unwrap().versions()), errno::ENODATA);
+        assert_eq!(
+            errno_of(Elf::parse(&img).unwrap().versions()),
+            errno::ENODATA
+        );
         let img = b.clone().section("__versions", vec![0; 65]).build();
-        assert_eq!(errno_of(Elf::parse(&img).unwrap().versions()), errno::EINVAL);
+        assert_eq!(
+            errno_of(Elf::parse(&img).unwrap().versions()),
+            errno::EINVAL
+        );
         let img = b.clone().section("__versions", vec![b'a'; 64]).build();
-        assert_eq!(errno_of(Elf::parse(&img).unwrap().versions()), errno::EINVAL);
+        assert_eq!(
+            errno_of(Elf::parse(&img).unwrap().versions()),
+            errno::EINVAL
+        );
         let img = b.clone().section("__versions", vec![]).build();
         assert!(Elf::parse(&img).unwrap().versions().unwrap().is_empty());
     }
@@ -1099,7 +1197,8 @@ mod tests {
 
     #[test]
     fn symbols_fallback_to_ksymtab_strings() {
-        let b = Builder::new(false, false).section("__ksymtab_strings", &b"\0\0foo\0bar\0\0baz\0"[..]);
+        let b =
+            Builder::new(false, false).section("__ksymtab_strings", &b"\0\0foo\0bar\0\0baz\0"[..]);
         // No symbol table at all; no __crc_ symbol; name outside .strtab.
         let plain = b.clone().build();
         let no_crc = with_symbols(b.clone(), &[("foo", 0x12, 1, 0)]).build();
@@ -1107,20 +1206,33 @@ mod tests {
         let sym = bad_name.sym(1000, 0x10, 0, 0);
         let mut symtab = bad_name.sym(0, 0, 0, 0);
         symtab.extend(sym);
-        bad_name = bad_name.section(".strtab", &b"\0__crc_x\0"[..]).section(".symtab", symtab);
-        let odd_symtab = b.clone().section(".strtab", "\0").section(".symtab", vec![0; 25]).build();
+        bad_name = bad_name
+            .section(".strtab", &b"\0__crc_x\0"[..])
+            .section(".symtab", symtab);
+        let odd_symtab = b
+            .clone()
+            .section(".strtab", "\0")
+            .section(".symtab", vec![0; 25])
+            .build();
         for img in [plain, no_crc, bad_name.build(), odd_symtab] {
             let got = Elf::parse(&img).unwrap().symbols().unwrap();
             let names: Vec<&str> = got.iter().map(|s| s.name.as_str()).collect();
             assert_eq!(names, ["foo", "bar", "baz"]);
             assert!(got.iter().all(|s| s.crc == 0));
         }
-        let img = Builder::new(false, false).section("__ksymtab_strings", "foo\0bar").build();
+        let img = Builder::new(false, false)
+            .section("__ksymtab_strings", "foo\0bar")
+            .build();
         assert_eq!(errno_of(Elf::parse(&img).unwrap().symbols()), errno::EINVAL);
-        let img = Builder::new(false, false).section("__ksymtab_strings", "\0\0").build();
+        let img = Builder::new(false, false)
+            .section("__ksymtab_strings", "\0\0")
+            .build();
         assert!(Elf::parse(&img).unwrap().symbols().unwrap().is_empty());
         let img = Builder::new(false, false).section(".text", "").build();
-        assert_eq!(errno_of(Elf::parse(&img).unwrap().symbols()), errno::ENODATA);
+        assert_eq!(
+            errno_of(Elf::parse(&img).unwrap().symbols()),
+            errno::ENODATA
+        );
     }
 
     #[test]
@@ -1144,8 +1256,10 @@ mod tests {
             );
             let img = b.build();
             let got = Elf::parse(&img).unwrap().dependency_symbols().unwrap();
-            let got: Vec<(&str, u64, SymbolBind)> =
-                got.iter().map(|s| (s.name.as_str(), s.crc, s.bind)).collect();
+            let got: Vec<(&str, u64, SymbolBind)> = got
+                .iter()
+                .map(|s| (s.name.as_str(), s.crc, s.bind))
+                .collect();
             assert_eq!(
                 got,
                 [
@@ -1163,29 +1277,68 @@ mod tests {
     fn dependency_symbols_errors() {
         let b = Builder::new(false, false);
         let img = b.clone().section(".strtab", "\0").build();
-        assert_eq!(errno_of(Elf::parse(&img).unwrap().dependency_symbols()), errno::EINVAL);
+        assert_eq!(
+            errno_of(Elf::parse(&img).unwrap().dependency_symbols()),
+            errno::EINVAL
+        );
         let img = b.clone().section(".symtab", vec![0; 24]).build();
-        assert_eq!(errno_of(Elf::parse(&img).unwrap().dependency_symbols()), errno::EINVAL);
-        let img = b.clone().section(".strtab", "\0").section(".symtab", vec![0; 30]).build();
-        assert_eq!(errno_of(Elf::parse(&img).unwrap().dependency_symbols()), errno::EINVAL);
+        assert_eq!(
+            errno_of(Elf::parse(&img).unwrap().dependency_symbols()),
+            errno::EINVAL
+        );
+        let img = b
+            .clone()
+            .section(".strtab", "\0")
+            .section(".symtab", vec![0; 30])
+            .build();
+        assert_eq!(
+            errno_of(Elf::parse(&img).unwrap().dependency_symbols()),
+            errno::EINVAL
+        );
         // Undefined symbol named outside .strtab.
         let mut symtab = b.sym(0, 0, 0, 0);
         symtab.extend(b.sym(50, 0x10, 0, 0));
-        let img = b.clone().section(".strtab", "\0").section(".symtab", symtab).build();
-        assert_eq!(errno_of(Elf::parse(&img).unwrap().dependency_symbols()), errno::EINVAL);
+        let img = b
+            .clone()
+            .section(".strtab", "\0")
+            .section(".symtab", symtab)
+            .build();
+        assert_eq!(
+            errno_of(Elf::parse(&img).unwrap().dependency_symbols()),
+            errno::EINVAL
+        );
         // Unmatched __versions name without NUL.
-        let b2 = with_symbols(b.clone().section("__versions", vec![b'z'; 64]), &[("x", 0x10, 0, 0)]);
-        assert_eq!(errno_of(Elf::parse(&b2.build()).unwrap().dependency_symbols()), errno::EINVAL);
+        let b2 = with_symbols(
+            b.clone().section("__versions", vec![b'z'; 64]),
+            &[("x", 0x10, 0, 0)],
+        );
+        assert_eq!(
+            errno_of(Elf::parse(&b2.build()).unwrap().dependency_symbols()),
+            errno::EINVAL
+        );
         // Malformed __versions is ignored, not an error.
-        let b3 = with_symbols(b.clone().section("__versions", vec![0; 63]), &[("x", 0x10, 0, 0)]);
-        let got = Elf::parse(&b3.build()).unwrap().dependency_symbols().unwrap();
+        let b3 = with_symbols(
+            b.clone().section("__versions", vec![0; 63]),
+            &[("x", 0x10, 0, 0)],
+        );
+        let got = Elf::parse(&b3.build())
+            .unwrap()
+            .dependency_symbols()
+            .unwrap();
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].crc, 0);
         // Sparc register symbols are skipped only on sparc.
         for (machine, n) in [(EM_SPARCV9, 0), (62, 1)] {
             let mut b4 = with_symbols(b.clone(), &[("%g2", 0x1D, 0, 0)]);
             b4.machine = machine;
-            assert_eq!(Elf::parse(&b4.build()).unwrap().dependency_symbols().unwrap().len(), n);
+            assert_eq!(
+                Elf::parse(&b4.build())
+                    .unwrap()
+                    .dependency_symbols()
+                    .unwrap()
+                    .len(),
+                n
+            );
         }
     }
 
@@ -1198,13 +1351,18 @@ mod tests {
             let img = Builder::new(class32, be)
                 .section(".gnu.linkonce.this_module", s)
                 .build();
-            assert_eq!(Elf::parse(&img).unwrap().this_module_name(), Some(&b"snd_dummy"[..]));
+            assert_eq!(
+                Elf::parse(&img).unwrap().this_module_name(),
+                Some(&b"snd_dummy"[..])
+            );
         }
         let img = Builder::new(false, false)
             .section(".gnu.linkonce.this_module", vec![b'a'; 100])
             .build();
         assert_eq!(Elf::parse(&img).unwrap().this_module_name(), None);
-        let img = Builder::new(false, false).section(".gnu.linkonce.this_module", "x").build();
+        let img = Builder::new(false, false)
+            .section(".gnu.linkonce.this_module", "x")
+            .build();
         assert_eq!(Elf::parse(&img).unwrap().this_module_name(), None);
     }
 

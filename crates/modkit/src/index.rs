@@ -643,7 +643,11 @@ fn fnmatch_from(pat: &[u8], mut p: usize, s: &[u8], mut n: usize, stop_at_star: 
                 };
                 let mut found = Fm::No;
                 while n < s.len() {
-                    if literal.map_or(true, |l| s[n] == l) {
+                    let here = match literal {
+                        Some(l) => s[n] == l,
+                        None => true,
+                    };
+                    if here {
                         match fnmatch_from(pat, seg, s, n, true) {
                             Fm::No => {}
                             hit => {
@@ -737,7 +741,7 @@ fn bracket(pat: &[u8], mut p: usize, s: &[u8], n: usize) -> Bracket {
                     p += 2;
                     break;
                 }
-                if !(b'a'..b'z').contains(&cc) {
+                if !(b'a'..=b'y').contains(&cc) {
                     is_class = false;
                     break;
                 }
@@ -850,7 +854,11 @@ fn bracket(pat: &[u8], mut p: usize, s: &[u8], n: usize) -> Bracket {
         }
     };
     if !matched {
-        return if negated { Bracket::Yes(p) } else { Bracket::No };
+        return if negated {
+            Bracket::Yes(p)
+        } else {
+            Bracket::No
+        };
     }
     // Skip the rest of a matched expression.
     loop {
@@ -877,7 +885,7 @@ fn bracket(pat: &[u8], mut p: usize, s: &[u8], n: usize) -> Bracket {
                     if at(p) == b':' && at(p + 1) == b']' {
                         break;
                     }
-                    if !(b'a'..b'z').contains(&at(p)) {
+                    if !(b'a'..=b'y').contains(&at(p)) {
                         p = start - 2;
                         break;
                     }
@@ -1240,8 +1248,14 @@ mod tests {
             ("[[.a.]-c]", "b"),
             ("[[=a=]]", "a"),
             ("[[:alpha:]", "[:"),
-            ("pci:v*d*sv*sd*bc02sc00i*", "pci:v00008086d000010D3sv00008086sd0000A01Fbc02sc00i00"),
-            ("usb:v*p*d*dc*dsc*dp*ic03isc01ip01in*", "usb:v046Dp4069d1200dc00dsc00dp00ic03isc01ip01in00"),
+            (
+                "pci:v*d*sv*sd*bc02sc00i*",
+                "pci:v00008086d000010D3sv00008086sd0000A01Fbc02sc00i00",
+            ),
+            (
+                "usb:v*p*d*dc*dsc*dp*ic03isc01ip01in*",
+                "usb:v046Dp4069d1200dc00dsc00dp00ic03isc01ip01in00",
+            ),
         ];
         for (p, s) in yes {
             assert!(fnmatch(p.as_bytes(), s.as_bytes()), "{p:?} vs {s:?}");

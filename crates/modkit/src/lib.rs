@@ -14,8 +14,8 @@
 //! ```no_run
 //! use modkit::module::Module;
 //! let m = Module::open("/lib/modules/6.1.0-50-amd64/kernel/fs/btrfs/btrfs.ko")?;
-//! for (key, value) in m.info()? {
-//!     println!("{key}: {value}");
+//! for entry in m.info()? {
+//!     println!("{}: {}", entry.key_str(), entry.value_lossy());
 //! }
 //! # Ok::<(), modkit::Error>(())
 //! ```

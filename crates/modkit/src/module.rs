@@ -261,3 +261,195 @@ impl Module {
         signature::parse_appended(&self.data)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::elf::builder::Builder;
+    use crate::error::errno;
+    use std::io::Write;
+
+    fn image() -> Vec<u8> {
+        Builder::new(false, false)
+            .section(
+                ".modinfo",
+                &b"license=GPL\0noequals\0desc=a=b\0\0depends=\0"[..],
+            )
+            .build()
+    }
+
+    fn entries(info: &[InfoEntry]) -> Vec<(&str, &str)> {
+        info.iter()
+            .map(|e| {
+                (
+                    std::str::from_utf8(&e.key).unwrap(),
+                    std::str::from_utf8(&e.value).unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn names_like_kmod() {
+        assert_eq!(modname_normalize("snd-hda-intel.ko.xz"), "snd_hda_intel");
+        assert_eq!(modname_normalize("a-b[1-2]-c"), "a_b[1_2]_c");
+        assert_eq!(modname_normalize(""), "");
+        assert_eq!(modname_normalize(".ko"), "");
+        assert_eq!(modname_normalize(&"x".repeat(5000)).len(), 4095);
+        assert_eq!(
+            path_to_modname("/lib/modules/x/kernel/drivers/net/dummy.ko").as_deref(),
+            Some("dummy")
+        );
+        assert_eq!(
+            path_to_modname("snd-hda-intel.ko.zst").as_deref(),
+            Some("snd_hda_intel")
+        );
+        assert_eq!(path_to_modname("/a.b/c-d").as_deref(), Some("c_d"));
+        assert_eq!(path_to_modname("/a/b/"), None);
+        assert_eq!(path_to_modname(""), None);
+        assert_eq!(
+            path_to_modname(Path::new("./x-y.ko")).as_deref(),
+            Some("x_y")
+        );
+    }
+
+    #[test]
+    fn info_splits_at_first_equals() {
+        let m = Module::from_bytes("/tmp/my-mod.ko", image()).unwrap();
+        assert_eq!(m.name(), "my_mod");
+        assert_eq!(m.compression(), Compression::None);
+        let info = m.info().unwrap();
+        assert_eq!(
+            entries(&info),
+            [
+                ("license", "GPL"),
+                ("noequals", ""),
+                ("desc", "a=b"),
+                ("depends", "")
+            ]
+        );
+        assert_eq!(info[0].key_str(), "license");
+        assert_eq!(info[0].value_lossy(), "GPL");
+        let e = InfoEntry::from_modinfo_string(b"k\xff=v\xfe");
+        assert_eq!(e.key, b"k\xff");
+        assert_eq!(e.value_lossy(), "v\u{FFFD}");
+    }
+
+    #[test]
+    fn compressed_modules_are_decompressed() {
+        let img = image();
+        let mut xz = liblzma::write::XzEncoder::new(Vec::new(), 6);
+        xz.write_all(&img).unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&img).unwrap();
+        let zst = zstd::bulk::compress(&img, 3).unwrap();
+        for (bytes, kind) in [
+            (xz.finish().unwrap(), Compression::Xz),
+            (gz.finish().unwrap(), Compression::Gzip),
+            (zst, Compression::Zstd),
+        ] {
+            let m = Module::from_bytes("m.ko", bytes).unwrap();
+            assert_eq!(m.compression(), kind);
+            assert_eq!(m.data(), &img[..]);
+            assert_eq!(m.info().unwrap().len(), 4);
+        }
+    }
+
+    #[test]
+    fn errors_carry_kmod_errno() {
+        // Shorter than the 6 magic bytes kmod reads: EINVAL.
+        let e = Module::from_bytes("x.ko", b"\x7fELF\x02".to_vec()).unwrap_err();
+        assert_eq!(e.errno(), errno::EINVAL);
+        // Not ELF: ENOEXEC, from every accessor.
+        let m = Module::from_bytes("notmod.ko", b"hello world\n".to_vec()).unwrap();
+        assert_eq!(m.info().unwrap_err().errno(), errno::ENOEXEC);
+        assert_eq!(m.versions().unwrap_err().errno(), errno::ENOEXEC);
+        assert_eq!(m.symbols().unwrap_err().errno(), errno::ENOEXEC);
+        assert_eq!(m.dependency_symbols().unwrap_err().errno(), errno::ENOEXEC);
+        assert!(m.signature().is_none());
+        // Truncated ELF: EINVAL.
+        let img = image();
+        let m = Module::from_bytes("t.ko", img[..img.len() - 10].to_vec()).unwrap();
+        assert_eq!(m.info().unwrap_err().errno(), errno::EINVAL);
+        // No .modinfo: ENODATA.
+        let img = Builder::new(false, false).section(".text", "x").build();
+        let m = Module::from_bytes("t.ko", img).unwrap();
+        assert_eq!(m.info().unwrap_err().errno(), errno::ENODATA);
+        // Corrupt xz: EINVAL when opening.
+        let e =
+            Module::from_bytes("c.ko.xz", vec![0xFD, b'7', b'z', b'X', b'Z', 0, 1, 2]).unwrap_err();
+        assert_eq!(e.errno(), errno::EINVAL);
+        // Files.
+        let e = Module::open("/nonexistent/dir/x.ko").unwrap_err();
+        assert_eq!(e.errno(), errno::ENOENT);
+        let e = Module::open(std::env::temp_dir()).unwrap_err();
+        assert_eq!(e.errno(), errno::EISDIR);
+    }
+
+    /// The cached Debian trees (`scripts/refs.sh trees`); panics if absent,
+    /// hence ignored by default: `cargo test -p modkit -- --ignored`.
+    fn tree_module(tree: &str, rel: &str) -> Module {
+        let root = std::env::var("MODKIT_CACHE")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/modkit"))
+            .join("trees")
+            .join(tree);
+        let found = ["lib/modules", "usr/lib/modules"]
+            .iter()
+            .filter_map(|d| std::fs::read_dir(root.join(d)).ok())
+            .flatten()
+            .filter_map(|e| e.ok())
+            .map(|e| e.path().join(rel))
+            .find(|p| p.exists())
+            .unwrap_or_else(|| {
+                panic!(
+                    "{rel} not found in {}: run scripts/refs.sh trees",
+                    root.display()
+                )
+            });
+        Module::open(found).unwrap()
+    }
+
+    #[test]
+    #[ignore = "needs the cached module trees (scripts/refs.sh trees)"]
+    fn real_modules() {
+        for (tree, rel, kind) in [
+            ("6.1", "kernel/drivers/net/dummy.ko", Compression::None),
+            ("6.12", "kernel/drivers/net/dummy.ko.xz", Compression::Xz),
+        ] {
+            let m = tree_module(tree, rel);
+            assert_eq!(m.compression(), kind);
+            assert_eq!(m.name(), "dummy");
+            let info = m.info().unwrap();
+            let keys: Vec<_> = info.iter().map(|e| e.key_str().into_owned()).collect();
+            assert_eq!(keys[0], "alias");
+            assert!(keys.contains(&"vermagic".to_string()));
+            let tail: Vec<&str> = keys
+                .iter()
+                .rev()
+                .take(5)
+                .rev()
+                .map(String::as_str)
+                .collect();
+            assert_eq!(
+                tail,
+                ["sig_id", "signer", "sig_key", "sig_hashalgo", "signature"]
+            );
+            let elf = m.elf().unwrap();
+            assert_eq!(elf.this_module_name(), Some(&b"dummy"[..]));
+            let deps = m.dependency_symbols().unwrap();
+            assert_eq!(deps.last().unwrap().name, "module_layout");
+            assert!(m
+                .versions()
+                .unwrap()
+                .iter()
+                .any(|v| v.symbol == "module_layout"));
+            assert_eq!(m.symbols().unwrap_err().errno(), errno::ENODATA);
+        }
+        let m = tree_module("6.12", "kernel/drivers/net/mdio.ko.xz");
+        let syms = m.symbols().unwrap();
+        assert!(syms
+            .iter()
+            .any(|s| s.name == "mdio45_probe" && s.crc == 0x6044_3957));
+    }
+}

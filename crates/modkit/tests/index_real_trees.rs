@@ -119,7 +119,11 @@ fn check_lookups(name: &str, idx: &Index, d: &[(String, IndexValue)]) {
             "{name}: lookup({k})"
         );
         let all = idx.lookup_all(k).unwrap();
-        assert_eq!(all.iter().collect::<Vec<_>>(), *vals, "{name}: lookup_all({k})");
+        assert_eq!(
+            all.iter().collect::<Vec<_>>(),
+            *vals,
+            "{name}: lookup_all({k})"
+        );
     }
 }
 
@@ -210,7 +214,11 @@ fn builtin_bins_match_text() {
             .map(|l| (modname(l), String::new()))
             .collect();
         assert!(text.len() > 100);
-        assert_eq!(sorted_pairs(&d), sorted(text), "{name}: modules.builtin.bin");
+        assert_eq!(
+            sorted_pairs(&d),
+            sorted(text),
+            "{name}: modules.builtin.bin"
+        );
         check_lookups(name, &idx, &d);
 
         let idx = open(&t, "modules.builtin.alias.bin");
@@ -290,7 +298,11 @@ fn wildcard_search_matches_modprobe_resolve() {
             .step_by(40)
             .map(|(k, _)| (instantiate(k), false))
             .collect();
-        samples.extend(dump(&balias).into_iter().map(|(k, _)| (instantiate(&k), true)));
+        samples.extend(
+            dump(&balias)
+                .into_iter()
+                .map(|(k, _)| (instantiate(&k), true)),
+        );
         let mut checked = 0;
         for (key, is_builtin_alias) in samples {
             // modprobe tries module names and symbols before aliases.

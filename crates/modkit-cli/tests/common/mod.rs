@@ -29,6 +29,7 @@ pub fn ensure_refs() {
     DONE.get_or_init(|| {
         let status = Command::new(repo_root().join("scripts/refs.sh"))
             .args(["tools", "trees"])
+            .stdout(std::process::Stdio::null())
             .status()
             .expect("run scripts/refs.sh");
         assert!(status.success(), "scripts/refs.sh failed: the reference tools or trees are missing");
