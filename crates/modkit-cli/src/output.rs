@@ -52,7 +52,11 @@ impl Stdout {
     fn emit(&mut self, upto: usize) {
         if !self.failed {
             let mut out = io::stdout().lock();
-            if out.write_all(&self.buf[..upto]).and_then(|_| out.flush()).is_err() {
+            if out
+                .write_all(&self.buf[..upto])
+                .and_then(|_| out.flush())
+                .is_err()
+            {
                 self.failed = true;
             }
         }

@@ -46,11 +46,17 @@ fn files_vs_kmod(tree: &str) {
         }
     }
     let failures = parallel_failures(&jobs, |a| compare("modinfo", a));
-    assert_no_failures(&format!("modinfo on {} files of {}", files.len(), tree.version), &failures);
+    assert_no_failures(
+        &format!("modinfo on {} files of {}", files.len(), tree.version),
+        &failures,
+    );
 }
 
 fn args(opts: &[&str], files: &[PathBuf]) -> Vec<OsString> {
-    opts.iter().map(OsString::from).chain(files.iter().map(|f| f.clone().into_os_string())).collect()
+    opts.iter()
+        .map(OsString::from)
+        .chain(files.iter().map(|f| f.clone().into_os_string()))
+        .collect()
 }
 
 #[test]
@@ -97,7 +103,8 @@ fn expand_pattern(p: &str) -> String {
 fn lookups_vs_kmod(tree: &str) {
     let tree = Tree::get(tree);
     let dir = tree.moddir();
-    let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
+    let read =
+        |f: &str| std::fs::read_to_string(dir.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
     let mut operands: Vec<String> = Vec::new();
     // Every module name, as written and with '-' for '_'.
     for line in read("modules.dep").lines() {
@@ -114,7 +121,11 @@ fn lookups_vs_kmod(tree: &str) {
     // A sample of aliases, expanded to strings they match.
     for (i, line) in read("modules.alias").lines().enumerate() {
         if i % 7 == 0 {
-            if let Some(p) = line.strip_prefix("alias ").and_then(|l| l.rsplit_once(' ')).map(|x| x.0) {
+            if let Some(p) = line
+                .strip_prefix("alias ")
+                .and_then(|l| l.rsplit_once(' '))
+                .map(|x| x.0)
+            {
                 operands.push(expand_pattern(p));
             }
         }
@@ -132,16 +143,33 @@ fn lookups_vs_kmod(tree: &str) {
     // A sample of symbols.
     for (i, line) in read("modules.symbols").lines().enumerate() {
         if i % 11 == 0 {
-            if let Some(sym) = line.strip_prefix("alias ").and_then(|l| l.split(' ').next()) {
+            if let Some(sym) = line
+                .strip_prefix("alias ")
+                .and_then(|l| l.split(' ').next())
+            {
                 operands.push(sym.to_string());
             }
         }
     }
     // Things that are not there or not valid.
-    for bad in ["no_such_module", "symbol:no_such_symbol", "pci:v*", "a]b", "c[d", "fs-", "", "x:y"] {
+    for bad in [
+        "no_such_module",
+        "symbol:no_such_symbol",
+        "pci:v*",
+        "a]b",
+        "c[d",
+        "fs-",
+        "",
+        "x:y",
+    ] {
         operands.push(bad.to_string());
     }
-    let base = vec![OsString::from("-b"), tree.root.clone().into_os_string(), OsString::from("-k"), OsString::from(&tree.version)];
+    let base = vec![
+        OsString::from("-b"),
+        tree.root.clone().into_os_string(),
+        OsString::from("-k"),
+        OsString::from(&tree.version),
+    ];
     let mut jobs: Vec<Vec<OsString>> = Vec::new();
     for batch in operands.chunks(BATCH) {
         let mut a = base.clone();
@@ -160,7 +188,14 @@ fn lookups_vs_kmod(tree: &str) {
         jobs.push(a);
     }
     let failures = parallel_failures(&jobs, |a| compare("modinfo", a));
-    assert_no_failures(&format!("modinfo lookups ({} operands) in {}", operands.len(), tree.version), &failures);
+    assert_no_failures(
+        &format!(
+            "modinfo lookups ({} operands) in {}",
+            operands.len(),
+            tree.version
+        ),
+        &failures,
+    );
 }
 
 #[test]
@@ -209,12 +244,39 @@ fn bad_input_and_options_match_kmod() {
         vec![fakezst.clone()],
         vec![dir.clone()],
         vec!["/nonexistent/x.ko".into()],
-        vec!["-b".into(), root.clone(), "-k".into(), "9.9.9".into(), "btrfs".into()],
-        vec!["-b".into(), root.clone(), "-k".into(), tree.version.clone(), "-m".into(), "btrfs".into(), "nosuch".into()],
+        vec![
+            "-b".into(),
+            root.clone(),
+            "-k".into(),
+            "9.9.9".into(),
+            "btrfs".into(),
+        ],
+        vec![
+            "-b".into(),
+            root.clone(),
+            "-k".into(),
+            tree.version.clone(),
+            "-m".into(),
+            "btrfs".into(),
+            "nosuch".into(),
+        ],
         vec!["-k".into(), tree.version.clone(), "btrfs".into()],
-        vec!["-0".into(), "-F".into(), "alias".into(), real.to_string_lossy().into_owned()],
-        vec!["-an".into(), real.to_string_lossy().into_owned(), notmod.clone()],
-        vec![real.to_string_lossy().into_owned(), "--".into(), "-F".into()],
+        vec![
+            "-0".into(),
+            "-F".into(),
+            "alias".into(),
+            real.to_string_lossy().into_owned(),
+        ],
+        vec![
+            "-an".into(),
+            real.to_string_lossy().into_owned(),
+            notmod.clone(),
+        ],
+        vec![
+            real.to_string_lossy().into_owned(),
+            "--".into(),
+            "-F".into(),
+        ],
     ];
     let failures: Vec<String> = cases.iter().filter_map(|c| compare("modinfo", c)).collect();
     assert_no_failures("modinfo bad input", &failures);

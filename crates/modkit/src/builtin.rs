@@ -64,7 +64,10 @@ pub fn modinfo(dir: &Path, modname: &str) -> Result<Vec<InfoEntry>> {
     let path = dir.join(MODULES_BUILTIN_MODINFO);
     let data = std::fs::read(&path).map_err(|e| Error::io(e, path.display()))?;
     let strings = modinfo_strings(&data, modname)?;
-    Ok(strings.into_iter().map(InfoEntry::from_modinfo_string).collect())
+    Ok(strings
+        .into_iter()
+        .map(InfoEntry::from_modinfo_string)
+        .collect())
 }
 
 /// `true` when `err` means "no built-in modinfo table" (kmod then prints no
@@ -100,7 +103,10 @@ mod tests {
     #[test]
     fn unterminated_tail_is_a_string() {
         let data = b"a.x=1\0a.y";
-        assert_eq!(modinfo_strings(data, "a").unwrap(), vec![&b"x=1"[..], &b"y"[..]]);
+        assert_eq!(
+            modinfo_strings(data, "a").unwrap(),
+            vec![&b"x=1"[..], &b"y"[..]]
+        );
     }
 
     #[test]

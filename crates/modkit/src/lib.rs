@@ -3,13 +3,13 @@
 //! The library behind the `modkit` multi-call binary, usable on its own by
 //! initramfs builders and other tools. One module per concept:
 //!
-//! - [`compression`]: detect and decompress `.ko.xz`, `.ko.zst`, `.ko.gz`.
-//! - [`elf`]: the kernel-module ELF reader (`.modinfo`, `__versions`, symbols).
-//! - [`signature`]: the appended module signature (PKCS#7).
-//! - [`module`]: a module file on disk: [`module::Module::open`] and its info.
-//! - [`index`]: kmod's binary trie indexes (`modules.*.bin`).
-//! - [`builtin`]: `modules.builtin.modinfo`.
-//! - [`resolve`]: finding modules by name or alias in a module directory.
+//! - [`compression`] — detect and decompress `.ko.xz`, `.ko.zst`, `.ko.gz`.
+//! - [`elf`] — the kernel-module ELF reader (`.modinfo`, `__versions`, symbols).
+//! - [`signature`] — the appended module signature (PKCS#7).
+//! - [`module`] — a module file on disk: [`module::Module::open`] and its info.
+//! - [`index`] — kmod's binary trie indexes (`modules.*.bin`).
+//! - [`builtin`] — `modules.builtin.modinfo`.
+//! - [`resolve`] — finding modules by name or alias in a module directory.
 //!
 //! ```no_run
 //! use modkit::module::Module;

@@ -251,7 +251,12 @@ impl ModuleDir {
         vec![m]
     }
 
-    fn lookup_wild(&self, kind: IndexKind, alias: &str, builtin: Builtin) -> Result<Vec<FoundModule>> {
+    fn lookup_wild(
+        &self,
+        kind: IndexKind,
+        alias: &str,
+        builtin: Builtin,
+    ) -> Result<Vec<FoundModule>> {
         let Some(index) = self.index(kind) else {
             return Ok(Vec::new());
         };
@@ -275,7 +280,11 @@ impl ModuleDir {
         if m.path.is_none() {
             m.path = Some(self.join(path));
         }
-        m.dependencies = deps.split([' ', '\t']).filter(|s| !s.is_empty()).map(|p| self.join(p)).collect();
+        m.dependencies = deps
+            .split([' ', '\t'])
+            .filter(|s| !s.is_empty())
+            .map(|p| self.join(p))
+            .collect();
     }
 
     fn join(&self, path: &str) -> PathBuf {
@@ -310,7 +319,11 @@ impl ModuleDir {
     /// when the lookup did not tell.
     pub fn is_builtin(&self, m: &mut FoundModule) -> bool {
         if m.builtin == Builtin::Unknown {
-            m.builtin = if self.is_builtin_name(&m.name) { Builtin::Yes } else { Builtin::No };
+            m.builtin = if self.is_builtin_name(&m.name) {
+                Builtin::Yes
+            } else {
+                Builtin::No
+            };
         }
         m.builtin == Builtin::Yes
     }
@@ -327,7 +340,10 @@ impl ModuleDir {
             return builtin::modinfo(&self.dirname, &m.name);
         }
         let Some(path) = self.module_path(m) else {
-            return Err(Error::new(errno::ENOENT, format!("{}: no module file", m.name)));
+            return Err(Error::new(
+                errno::ENOENT,
+                format!("{}: no module file", m.name),
+            ));
         };
         Module::open(&path)?.info()
     }
@@ -418,6 +434,9 @@ mod tests {
         let p = absolute_from_cwd(Path::new("a/../b.ko")).unwrap();
         assert!(p.is_absolute());
         assert!(p.to_string_lossy().ends_with("/a/../b.ko"));
-        assert_eq!(absolute_from_cwd(Path::new("/x/./y")).unwrap(), PathBuf::from("/x/./y"));
+        assert_eq!(
+            absolute_from_cwd(Path::new("/x/./y")).unwrap(),
+            PathBuf::from("/x/./y")
+        );
     }
 }

@@ -32,7 +32,10 @@ pub fn ensure_refs() {
             .stdout(std::process::Stdio::null())
             .status()
             .expect("run scripts/refs.sh");
-        assert!(status.success(), "scripts/refs.sh failed: the reference tools or trees are missing");
+        assert!(
+            status.success(),
+            "scripts/refs.sh failed: the reference tools or trees are missing"
+        );
     });
 }
 
@@ -72,7 +75,11 @@ impl Tree {
         let mut out = Vec::new();
         walk(&self.moddir().join("kernel"), &mut out);
         out.sort();
-        assert!(out.len() > 1000, "tree {} looks incomplete", self.root.display());
+        assert!(
+            out.len() > 1000,
+            "tree {} looks incomplete",
+            self.root.display()
+        );
         out
     }
 }
@@ -100,7 +107,12 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
-    Command::new(modkit()).arg(tool).args(args).env("LC_ALL", "C").output().expect("run modkit")
+    Command::new(modkit())
+        .arg(tool)
+        .args(args)
+        .env("LC_ALL", "C")
+        .output()
+        .expect("run modkit")
 }
 
 /// Runs the reference tool `tool` with `args`.
@@ -109,7 +121,11 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
-    Command::new(ref_tool(tool)).args(args).env("LC_ALL", "C").output().expect("run reference tool")
+    Command::new(ref_tool(tool))
+        .args(args)
+        .env("LC_ALL", "C")
+        .output()
+        .expect("run reference tool")
 }
 
 /// Runs both with the same arguments and returns a description of the
@@ -117,8 +133,16 @@ where
 pub fn compare(tool: &str, args: &[impl AsRef<OsStr>]) -> Option<String> {
     let ours = run_modkit(tool, args);
     let theirs = run_ref(tool, args);
-    let shown: Vec<String> = args.iter().take(6).map(|a| a.as_ref().to_string_lossy().into_owned()).collect();
-    let what = format!("{tool} {}{}", shown.join(" "), if args.len() > 6 { " ..." } else { "" });
+    let shown: Vec<String> = args
+        .iter()
+        .take(6)
+        .map(|a| a.as_ref().to_string_lossy().into_owned())
+        .collect();
+    let what = format!(
+        "{tool} {}{}",
+        shown.join(" "),
+        if args.len() > 6 { " ..." } else { "" }
+    );
     if ours.status.code() != theirs.status.code() {
         return Some(format!(
             "{what}: exit {:?} (modkit) vs {:?} (reference)\nmodkit stderr: {}\nreference stderr: {}",
@@ -128,9 +152,15 @@ pub fn compare(tool: &str, args: &[impl AsRef<OsStr>]) -> Option<String> {
             String::from_utf8_lossy(&theirs.stderr)
         ));
     }
-    for (name, a, b) in [("stdout", &ours.stdout, &theirs.stdout), ("stderr", &ours.stderr, &theirs.stderr)] {
+    for (name, a, b) in [
+        ("stdout", &ours.stdout, &theirs.stdout),
+        ("stderr", &ours.stderr, &theirs.stderr),
+    ] {
         if a != b {
-            return Some(format!("{what}: {name} differs\n{}", first_difference(a, b)));
+            return Some(format!(
+                "{what}: {name} differs\n{}",
+                first_difference(a, b)
+            ));
         }
     }
     None
@@ -160,12 +190,24 @@ pub fn first_difference(a: &[u8], b: &[u8]) -> String {
 }
 
 /// Runs `f` over `items` on all cores, collecting failures.
-pub fn parallel_failures<T: Sync>(items: &[T], f: impl Fn(&T) -> Option<String> + Sync) -> Vec<String> {
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).max(2);
+pub fn parallel_failures<T: Sync>(
+    items: &[T],
+    f: impl Fn(&T) -> Option<String> + Sync,
+) -> Vec<String> {
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .max(2);
     let chunk = items.len().div_ceil(threads).max(1);
     std::thread::scope(|s| {
-        let handles: Vec<_> = items.chunks(chunk).map(|c| s.spawn(|| c.iter().filter_map(&f).collect::<Vec<_>>())).collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|c| s.spawn(|| c.iter().filter_map(&f).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
     })
 }
 
@@ -176,7 +218,11 @@ pub fn assert_no_failures(what: &str, failures: &[String]) {
         panic!(
             "{what}: {} mismatches with the reference; first ones:\n{}",
             failures.len(),
-            shown.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n\n")
+            shown
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join("\n\n")
         );
     }
 }
