@@ -3,16 +3,18 @@
 # Debian kernel module trees into a cache outside the repository, using a
 # private apt configuration so the host's apt sources stay untouched.
 #
-# usage: scripts/refs.sh [tools] [trees]
+# usage: scripts/refs.sh [tools] [trees] [headers]
 #   MODKIT_CACHE  cache directory (default: $HOME/.cache/modkit)
 #
 # Layout produced:
 #   $MODKIT_CACHE/ref/root             extracted trixie packages (kmod, libs, util-linux)
 #   $MODKIT_CACHE/ref/bin/{modinfo,depmod,modprobe,insmod,rmmod,lsmod,kmod,dmesg}
 #                                      wrappers running them through trixie's loader
-#   $MODKIT_CACHE/trees/6.1            bookworm linux-image (plain .ko)
+#   $MODKIT_CACHE/trees/6.1            bookworm linux-image (plain .ko), indexed by
+#                                      the reference depmod
 #   $MODKIT_CACHE/trees/6.12           trixie linux-image (.ko.xz)
 #   $MODKIT_CACHE/trees/6.12-bpo       bookworm-backports linux-image (.ko.xz)
+#   $MODKIT_CACHE/trees/<t>-headers    linux-headers-<version> (Module.symvers)
 set -eu
 
 CACHE=${MODKIT_CACHE:-$HOME/.cache/modkit}
@@ -100,6 +102,23 @@ tree_real() {
         mkdir -p "$dest/lib"; ln -s ../usr/lib/modules "$dest/lib/modules"
     fi
     ls "$dest/lib/modules" > "$dest/.version"
+    # an installed tree has its indexes: let the reference depmod write them
+    tools
+    "$CACHE/ref/bin/depmod" -b "$dest" "$(cat "$dest/.version")"
+    touch "$dest/.done"
+}
+
+# headers NAME: linux-headers-VERSION (Module.symvers, kernel config) of a tree
+headers() {
+    dest=$CACHE/trees/$1-headers
+    if [ -f "$dest/.done" ]; then return 0; fi
+    ver=$(cat "$CACHE/trees/$1/.version")
+    update_lists
+    rm -rf "$dest"; mkdir -p "$dest"
+    deb=$(download "linux-headers-$ver")
+    dpkg-deb -x "$deb" "$dest"
+    ln -s "usr/src/linux-headers-$ver/Module.symvers" "$dest/Module.symvers"
+    [ -f "$dest/Module.symvers" ] || { echo "refs.sh: no Module.symvers in linux-headers-$ver" >&2; exit 1; }
     touch "$dest/.done"
 }
 
@@ -108,6 +127,7 @@ for what in "$@"; do
     case $what in
         tools) tools ;;
         trees) update_lists; tree_real 6.1 "^6[.]1[.]"; tree_real 6.12 "^6[.]12[.][0-9]+-1$"; tree_real 6.12-bpo "^6[.]12[.].*bpo12" ;;
+        headers) for t in 6.1 6.12 6.12-bpo; do headers "$t"; done ;;
         *) echo "refs.sh: unknown target '$what'" >&2; exit 2 ;;
     esac
 done

@@ -13,7 +13,7 @@ if [ -n "$need" ]; then
     apt-get update -q && apt-get install -y -q $need
 fi
 rustup component add clippy rustfmt >/dev/null 2>&1 || true
-scripts/refs.sh tools trees >/dev/null
+scripts/refs.sh tools trees headers >/dev/null
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -q -- -D warnings
 cargo test --workspace -q
