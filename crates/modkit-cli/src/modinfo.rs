@@ -251,6 +251,16 @@ impl Modinfo {
         self.prefetched = results.into_inner().unwrap_or_default();
     }
 
+    /// "PROG: ERROR: {before}{operand}{after}" with the operand's bytes as
+    /// given (not made valid UTF-8), as kmod prints them.
+    fn operand_error(&self, before: &str, operand: &OsString, after: &str) {
+        let mut msg = format!("{}: ERROR: {before}", self.prog).into_bytes();
+        msg.extend_from_slice(operand.as_encoded_bytes());
+        msg.extend_from_slice(after.as_bytes());
+        msg.push(b'\n');
+        output::stderr_bytes(&msg);
+    }
+
     fn error(&self, msg: &str) {
         output::stderr(&format!("{}: ERROR: {msg}\n", self.prog));
     }
@@ -259,7 +269,7 @@ impl Modinfo {
         match FoundModule::from_path(Path::new(arg)) {
             Ok(mut m) => self.show(dir, &mut m),
             Err(_) => {
-                self.error(&format!("Module file {} not found.", arg.to_string_lossy()));
+                self.operand_error("Module file ", arg, " not found.");
                 false
             }
         }
@@ -270,7 +280,7 @@ impl Modinfo {
         match dir.lookup_name(&name) {
             Ok(Some(mut m)) => self.show(dir, &mut m),
             _ => {
-                self.error(&format!("Module name {name} not found."));
+                self.operand_error("Module name ", arg, " not found.");
                 false
             }
         }
@@ -281,12 +291,12 @@ impl Modinfo {
         let found = match dir.lookup(&alias) {
             Ok(found) => found,
             Err(_) => {
-                self.error(&format!("Module alias {alias} not found."));
+                self.operand_error("Module alias ", arg, " not found.");
                 return false;
             }
         };
         if found.is_empty() {
-            self.error(&format!("Module {alias} not found."));
+            self.operand_error("Module ", arg, " not found.");
             return false;
         }
         let mut ok = true;

@@ -80,5 +80,11 @@ impl Drop for Stdout {
 
 /// Writes one message to standard error, unbuffered, as `fprintf(stderr)`.
 pub fn stderr(msg: &str) {
-    let _ = io::stderr().lock().write_all(msg.as_bytes());
+    stderr_bytes(msg.as_bytes());
+}
+
+/// Writes raw bytes to standard error, unbuffered (for messages that
+/// carry user-given, possibly non-UTF-8 arguments).
+pub fn stderr_bytes(msg: &[u8]) {
+    let _ = io::stderr().lock().write_all(msg);
 }

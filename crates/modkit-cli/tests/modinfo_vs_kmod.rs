@@ -288,3 +288,25 @@ fn tempdir() -> PathBuf {
     std::fs::create_dir_all(&p).unwrap();
     p
 }
+
+#[test]
+fn non_utf8_operands_are_printed_as_given() {
+    use std::os::unix::ffi::OsStringExt;
+    let tree = Tree::get("6.1");
+    let odd = OsString::from_vec(b"\xff\xfe-mod".to_vec());
+    for by_name in [false, true] {
+        let mut args = vec![
+            OsString::from("-b"),
+            tree.root.clone().into_os_string(),
+            OsString::from("-k"),
+            OsString::from(&tree.version),
+        ];
+        if by_name {
+            args.push(OsString::from("-m"));
+        }
+        args.push(odd.clone());
+        if let Some(d) = compare("modinfo", &args) {
+            panic!("{d}");
+        }
+    }
+}
