@@ -230,7 +230,9 @@ pub fn assert_no_failures(what: &str, failures: &[String]) {
 /// A fresh scratch directory inside the cache (same file system as the
 /// trees, so trees can be copied with hard links).
 pub fn scratch_dir(name: &str) -> PathBuf {
-    let p = cache_dir().join("scratch").join(format!("{name}-{}", std::process::id()));
+    let p = cache_dir()
+        .join("scratch")
+        .join(format!("{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&p);
     std::fs::create_dir_all(&p).unwrap();
     p
@@ -239,9 +241,17 @@ pub fn scratch_dir(name: &str) -> PathBuf {
 /// A hard-linked copy of a tree (`cp -al`): cheap, and safe to modify by
 /// replacing or deleting files (never by writing into them).
 pub fn copy_tree(tree: &Tree, dest: &Path) -> Tree {
-    let status = Command::new("cp").arg("-al").arg(&tree.root).arg(dest).status().unwrap();
+    let status = Command::new("cp")
+        .arg("-al")
+        .arg(&tree.root)
+        .arg(dest)
+        .status()
+        .unwrap();
     assert!(status.success(), "cp -al failed");
-    Tree { root: dest.to_path_buf(), version: tree.version.clone() }
+    Tree {
+        root: dest.to_path_buf(),
+        version: tree.version.clone(),
+    }
 }
 
 /// Every regular file under `dir` (relative path → bytes).
@@ -251,7 +261,10 @@ pub fn read_tree_files(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>
         for e in rd.flatten() {
             let p = e.path();
             if e.file_type().unwrap().is_file() {
-                out.insert(e.file_name().to_string_lossy().into_owned(), std::fs::read(&p).unwrap());
+                out.insert(
+                    e.file_name().to_string_lossy().into_owned(),
+                    std::fs::read(&p).unwrap(),
+                );
             }
         }
     }
