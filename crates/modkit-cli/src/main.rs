@@ -8,6 +8,8 @@
 #![forbid(unsafe_code)]
 
 mod getopt;
+mod log;
+mod lsmod;
 mod modinfo;
 mod output;
 
@@ -25,11 +27,18 @@ struct Tool {
     run: fn(Vec<OsString>) -> u8,
 }
 
-const TOOLS: &[Tool] = &[Tool {
-    name: "modinfo",
-    about: "show information about kernel modules (kmod compatible)",
-    run: modinfo::main,
-}];
+const TOOLS: &[Tool] = &[
+    Tool {
+        name: "lsmod",
+        about: "list the loaded kernel modules (kmod compatible; --json)",
+        run: lsmod::main,
+    },
+    Tool {
+        name: "modinfo",
+        about: "show information about kernel modules (kmod compatible)",
+        run: modinfo::main,
+    },
+];
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 

@@ -10,6 +10,7 @@
 //! - [`index`] — kmod's binary trie indexes (`modules.*.bin`).
 //! - [`builtin`] — `modules.builtin.modinfo`.
 //! - [`resolve`] — finding modules by name or alias in a module directory.
+//! - [`loaded`] — the running kernel's modules (`/proc/modules`, `/sys/module`).
 //!
 //! ```no_run
 //! use modkit::module::Module;
@@ -28,6 +29,7 @@ pub mod compression;
 pub mod elf;
 pub mod error;
 pub mod index;
+pub mod loaded;
 pub mod module;
 pub mod resolve;
 pub mod signature;

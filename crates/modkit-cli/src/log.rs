@@ -1,0 +1,148 @@
+//! Messages of the kmod tools: `PROG: LEVEL: text` on stderr, or through
+//! syslog(3) with `-s`/`--syslog`, filtered by a priority that `-v` and
+//! `-q` move, as kmod's tools/log.c does.
+
+use std::io::Write;
+use std::os::unix::net::UnixDatagram;
+
+/// syslog priorities, as in `<syslog.h>`.
+pub mod prio {
+    /// Fatal: the tool exits after printing.
+    pub const CRIT: i32 = 2;
+    /// Error.
+    pub const ERR: i32 = 3;
+    /// Warning.
+    pub const WARNING: i32 = 4;
+    /// Notice.
+    pub const NOTICE: i32 = 5;
+    /// Informational.
+    pub const INFO: i32 = 6;
+    /// Debug.
+    pub const DEBUG: i32 = 7;
+}
+
+/// The kmod tools' logger.
+pub struct Log {
+    prog: String,
+    /// Messages above this priority are dropped.
+    pub priority: i32,
+    syslog: Option<UnixDatagram>,
+}
+
+/// kmod's name for a priority in messages (`ERROR`, `WARNING`...).
+pub fn prio_name(p: i32) -> String {
+    match p {
+        prio::CRIT => "FATAL".into(),
+        prio::ERR => "ERROR".into(),
+        prio::WARNING => "WARNING".into(),
+        prio::NOTICE => "NOTICE".into(),
+        prio::INFO => "INFO".into(),
+        prio::DEBUG => "DEBUG".into(),
+        other => format!("LOG-{other:03}"),
+    }
+}
+
+impl Log {
+    /// A logger for program `prog` printing up to `priority` on stderr.
+    pub fn new(prog: &str, priority: i32) -> Log {
+        Log {
+            prog: prog.to_string(),
+            priority,
+            syslog: None,
+        }
+    }
+
+    /// Sends messages to syslog (`/dev/log`, facility daemon) instead of
+    /// stderr. Falls back to stderr when no syslog daemon listens.
+    pub fn use_syslog(&mut self) {
+        if let Ok(sock) = UnixDatagram::unbound() {
+            if sock.connect("/dev/log").is_ok() {
+                self.syslog = Some(sock);
+            }
+        }
+    }
+
+    /// Prints `text` (which ends with a newline, as kmod's formats do) at
+    /// priority `p`.
+    pub fn log(&self, p: i32, text: &str) {
+        if p > self.priority {
+            return;
+        }
+        let name = prio_name(p);
+        match &self.syslog {
+            Some(sock) => {
+                // RFC 3164 as glibc's syslog(3) sends it: <PRI>TIMESTAMP TAG: MSG
+                const LOG_DAEMON: i32 = 3 << 3;
+                let msg = format!(
+                    "<{}>{} {}: {name}: {}",
+                    LOG_DAEMON | p,
+                    syslog_timestamp(),
+                    self.prog,
+                    text.trim_end_matches('\n')
+                );
+                let _ = sock.send(msg.as_bytes());
+            }
+            None => {
+                let line = format!("{}: {name}: {text}", self.prog);
+                let _ = std::io::stderr().lock().write_all(line.as_bytes());
+            }
+        }
+        if p <= prio::CRIT {
+            std::process::exit(1);
+        }
+    }
+
+    /// An error message.
+    pub fn error(&self, text: &str) {
+        self.log(prio::ERR, text);
+    }
+}
+
+/// `Mmm dd hh:mm:ss` in UTC (the syslog daemon stamps received messages
+/// with its own clock anyway).
+fn syslog_timestamp() -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // civil-from-days (Howard Hinnant's algorithm)
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    format!(
+        "{} {:>2} {:02}:{:02}:{:02}",
+        MONTHS[(month - 1) as usize],
+        day,
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_like_kmod() {
+        assert_eq!(prio_name(prio::ERR), "ERROR");
+        assert_eq!(prio_name(prio::CRIT), "FATAL");
+        assert_eq!(prio_name(9), "LOG-009");
+    }
+
+    #[test]
+    fn timestamp_shape() {
+        let t = syslog_timestamp();
+        assert_eq!(t.len(), 15, "{t}");
+        assert_eq!(&t[9..10], ":");
+    }
+}

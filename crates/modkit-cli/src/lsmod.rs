@@ -1,0 +1,179 @@
+//! `lsmod`: list the loaded modules, as kmod 34's lsmod, plus `--json`.
+
+use std::ffi::OsString;
+
+use modkit::error::{errno, strerror};
+use modkit::loaded::KernelState;
+
+use crate::getopt::{Getopt, HasArg, LongOpt};
+use crate::log::{prio, Log};
+use crate::output::Stdout;
+
+const JSON: i32 = 256;
+const SHORT_OPTS: &str = "svVh";
+const LONG_OPTS: &[LongOpt] = &[
+    LongOpt::new("syslog", HasArg::No, 's' as i32),
+    LongOpt::new("verbose", HasArg::No, 'v' as i32),
+    LongOpt::new("version", HasArg::No, 'V' as i32),
+    LongOpt::new("help", HasArg::No, 'h' as i32),
+    LongOpt::new("json", HasArg::No, JSON),
+];
+
+/// Entry point: `argv[0]` is the program name.
+pub fn main(args: Vec<OsString>) -> u8 {
+    let prog = crate::getopt::program_name(&args[0]);
+    let mut verbose = prio::ERR;
+    let mut syslog = false;
+    let mut json = false;
+    let mut opts = Getopt::new(args, SHORT_OPTS, LONG_OPTS);
+    for opt in opts.by_ref() {
+        let opt = match opt {
+            Ok(o) => o,
+            Err(e) => {
+                e.report();
+                return 1;
+            }
+        };
+        match opt.val {
+            v if v == 's' as i32 => syslog = true,
+            v if v == 'v' as i32 => verbose += 1,
+            v if v == 'h' as i32 => {
+                print!("{}", help(&prog));
+                return 0;
+            }
+            v if v == 'V' as i32 => {
+                print!("{}", crate::kmod_version());
+                return 0;
+            }
+            JSON => json = true,
+            _ => return 1,
+        }
+    }
+    let mut log = Log::new(&prog, prio::WARNING);
+    if syslog {
+        log.use_syslog();
+    }
+    if !opts.remaining().is_empty() {
+        log.error("too many arguments provided.\n");
+        return 1;
+    }
+    log.priority = verbose;
+    list(&log, &KernelState::new(), json)
+}
+
+fn help(prog: &str) -> String {
+    format!(
+        "Usage:\n\t{prog} [options]\n\
+         Options:\n\
+         \t-s, --syslog      send messages to syslog instead of stderr\n\
+         \t-v, --verbose     print more messages\n\
+         \t    --json        print the list as JSON (name, size, refcount, holders, state, taint)\n\
+         \t-V, --version     show the version\n\
+         \t-h, --help        show this help\n"
+    )
+}
+
+/// One loaded module as lsmod shows it.
+struct Row {
+    name: String,
+    size: i64,
+    refcnt: i32,
+    holders: Vec<String>,
+}
+
+fn read_row(log: &Log, kernel: &KernelState, name: String) -> Row {
+    let size = match kernel.size(&name) {
+        Ok(s) => s,
+        Err(e) if e.errno() == errno::EINVAL => {
+            log.error(&format!("{}\n", e.detail()));
+            // kmod's reader zeroes the value before failing to parse it.
+            if e.detail().starts_with("failed to read coresize") {
+                0
+            } else {
+                -i64::from(errno::ENOENT)
+            }
+        }
+        Err(e) => -i64::from(e.errno()),
+    };
+    let refcnt = match kernel.refcnt(&name) {
+        Ok(r) => r,
+        Err(e) => {
+            if e.errno() == errno::EINVAL {
+                log.error(&format!("{}\n", e.detail()));
+            }
+            -e.errno()
+        }
+    };
+    let holders = kernel.holders(&name).unwrap_or_else(|e| {
+        log.error(&format!("{}\n", e.detail()));
+        Vec::new()
+    });
+    Row {
+        name,
+        size,
+        refcnt,
+        holders,
+    }
+}
+
+fn list(log: &Log, kernel: &KernelState, json: bool) -> u8 {
+    let names = match kernel.loaded_modules() {
+        Ok(n) => n,
+        Err(e) => {
+            let path = kernel.proc_modules_path();
+            log.error(&format!(
+                "could not open {}: {}\n",
+                path.display(),
+                strerror(e.errno())
+            ));
+            log.error(&format!(
+                "could not get list of modules: {}\n",
+                strerror(e.errno())
+            ));
+            return 1;
+        }
+    };
+    let mut out = Stdout::new();
+    if json {
+        let rows: Vec<serde_json::Value> = names
+            .into_iter()
+            .map(|name| {
+                let state = kernel
+                    .initstate(&name)
+                    .map(|s| s.as_str())
+                    .unwrap_or("unknown");
+                let taint = kernel.taint(&name);
+                let row = read_row(log, kernel, name);
+                serde_json::json!({
+                    "name": row.name,
+                    "size": row.size,
+                    "refcount": row.refcnt,
+                    "holders": row.holders,
+                    "state": state,
+                    "taint": taint,
+                })
+            })
+            .collect();
+        let text = serde_json::to_string_pretty(&serde_json::json!({ "modules": rows }))
+            .unwrap_or_default();
+        out.write(text.as_bytes());
+        out.write(b"\n");
+    } else {
+        out.write(b"Module                  Size  Used by\n");
+        for name in names {
+            let row = read_row(log, kernel, name);
+            let mut line = format!("{:<19} {:>8}  {}", row.name, row.size, row.refcnt);
+            for (i, h) in row.holders.iter().enumerate() {
+                line.push(if i == 0 { ' ' } else { ',' });
+                line.push_str(h);
+            }
+            line.push('\n');
+            out.write(line.as_bytes());
+        }
+    }
+    if out.flush() {
+        0
+    } else {
+        1
+    }
+}
