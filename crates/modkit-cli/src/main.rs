@@ -7,6 +7,7 @@
 
 #![forbid(unsafe_code)]
 
+mod depmod;
 mod getopt;
 mod log;
 mod lsmod;
@@ -28,6 +29,11 @@ struct Tool {
 }
 
 const TOOLS: &[Tool] = &[
+    Tool {
+        name: "depmod",
+        about: "generate modules.dep and the module indexes (kmod compatible)",
+        run: depmod::main,
+    },
     Tool {
         name: "lsmod",
         about: "list the loaded kernel modules (kmod compatible; --json)",

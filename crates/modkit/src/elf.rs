@@ -615,6 +615,16 @@ impl<'a> Elf<'a> {
         let namelen = MODVERSION_SIZE - crclen;
         let entries: Vec<&[u8]> = versions.chunks_exact(MODVERSION_SIZE).collect();
         let mut visited = vec![false; entries.len()];
+        // The first properly terminated entry of each name (what a linear
+        // search from the start finds), looked up in constant time.
+        let mut first_entry: std::collections::HashMap<&[u8], usize> =
+            std::collections::HashMap::with_capacity(entries.len());
+        for (k, entry) in entries.iter().enumerate() {
+            let n = &entry[crclen..];
+            if !unterminated(n, namelen) {
+                first_entry.entry(cstr_at(n, 0)).or_insert(k);
+            }
+        }
         let registers = self.machine == EM_SPARC || self.machine == EM_SPARCV9;
 
         let mut list = Vec::new();
@@ -630,10 +640,7 @@ impl<'a> Elf<'a> {
             if name.is_empty() {
                 continue;
             }
-            let found = entries.iter().position(|entry| {
-                let n = &entry[crclen..];
-                !unterminated(n, namelen) && cstr_at(n, 0) == name
-            });
+            let found = first_entry.get(name).copied();
             let crc = match found {
                 Some(k) => {
                     visited[k] = true;

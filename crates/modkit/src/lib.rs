@@ -10,6 +10,8 @@
 //! - [`index`] — kmod's binary trie indexes (`modules.*.bin`).
 //! - [`builtin`] — `modules.builtin.modinfo`.
 //! - [`resolve`] — finding modules by name or alias in a module directory.
+//! - [`depmod`] — generating a module directory's indexes, as kmod's depmod.
+//! - [`fsutil`] — replacing files atomically (temporary file and rename).
 //! - [`loaded`] — the running kernel's modules (`/proc/modules`, `/sys/module`).
 //!
 //! ```no_run
@@ -26,8 +28,10 @@
 
 pub mod builtin;
 pub mod compression;
+pub mod depmod;
 pub mod elf;
 pub mod error;
+pub mod fsutil;
 pub mod index;
 pub mod loaded;
 pub mod module;

@@ -1,0 +1,280 @@
+//! `depmod`: generate `modules.dep` and the other module indexes, as kmod
+//! 34's depmod (same options, outputs, messages and exit codes). The work
+//! is done by [`modkit::depmod`]; this file parses the command line and
+//! prints.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use modkit::depmod::{Level, Options, Reporter, DEFAULT_VERBOSE};
+use modkit::resolve::MODULE_DIRECTORY;
+
+use crate::getopt::{Getopt, HasArg, LongOpt};
+use crate::output::{self, Stdout};
+
+const SHORT_OPTS: &str = "aAb:m:o:C:E:F:evnP:wVh";
+/// kmod's long options, then modkit's own. `--modkit-cache` has the same
+/// `has_arg` and `val` as `--moduledir`, which comes first: getopt then
+/// resolves the abbreviations `--mo`, `--mod` to `--moduledir` as kmod
+/// does, without reporting an ambiguity; the full name (or `--modk...`)
+/// selects the cache, told apart by its index.
+const LONG_OPTS: &[LongOpt] = &[
+    LongOpt::new("all", HasArg::No, 'a' as i32),
+    LongOpt::new("quick", HasArg::No, 'A' as i32),
+    LongOpt::new("basedir", HasArg::Required, 'b' as i32),
+    LongOpt::new("moduledir", HasArg::Required, 'm' as i32),
+    LongOpt::new("outdir", HasArg::Required, 'o' as i32),
+    LongOpt::new("config", HasArg::Required, 'C' as i32),
+    LongOpt::new("symvers", HasArg::Required, 'E' as i32),
+    LongOpt::new("filesyms", HasArg::Required, 'F' as i32),
+    LongOpt::new("errsyms", HasArg::No, 'e' as i32),
+    LongOpt::new("verbose", HasArg::No, 'v' as i32),
+    LongOpt::new("show", HasArg::No, 'n' as i32),
+    LongOpt::new("dry-run", HasArg::No, 'n' as i32),
+    LongOpt::new("symbol-prefix", HasArg::Required, 'P' as i32),
+    LongOpt::new("warn", HasArg::No, 'w' as i32),
+    LongOpt::new("version", HasArg::No, 'V' as i32),
+    LongOpt::new("help", HasArg::No, 'h' as i32),
+    LongOpt::new("modkit-cache", HasArg::Required, 'm' as i32),
+];
+const MODKIT_CACHE: usize = 16;
+
+/// Prints depmod's messages as kmod does: `depmod: LEVEL: text` on
+/// standard error, unbuffered; standard output buffered like glibc's.
+struct Cli {
+    prog: String,
+    out: Stdout,
+}
+
+impl Reporter for Cli {
+    fn log(&mut self, level: Level, msg: &[u8]) {
+        let mut line = format!("{}: {}: ", self.prog, level.name()).into_bytes();
+        line.extend_from_slice(msg);
+        output::stderr_bytes(&line);
+    }
+
+    fn stdout(&mut self, data: &[u8]) {
+        self.out.write(data);
+    }
+
+    fn flush_stdout(&mut self) {
+        self.out.flush();
+    }
+
+    fn abort(&mut self, msg: &[u8]) {
+        // As glibc's failed assert(): the message, then SIGABRT (standard
+        // output is not flushed).
+        let mut line = format!("{}: ", self.prog).into_bytes();
+        line.extend_from_slice(msg);
+        output::stderr_bytes(&line);
+        std::process::abort();
+    }
+}
+
+fn help(prog: &str) -> String {
+    format!(
+        "Usage:\n\
+         \t{prog} [options] [-a] [VERSION]\n\
+         \t{prog} [options] VERSION MODULE_FILE...\n\
+         \n\
+         Writes modules.dep, modules.alias and the other module indexes (and\n\
+         their binary forms) for kernel VERSION (by default the running one).\n\
+         With no MODULE_FILE, every module of the module directory is read.\n\
+         \n\
+         Options:\n\
+         \t-a, --all                 Read every module (the default)\n\
+         \t-A, --quick               Do nothing if modules.dep is newer than every module\n\
+         \t-e, --errsyms             Report symbols no module or the kernel provides\n\
+         \t-n, --show, --dry-run     Print the indexes to standard output, write nothing\n\
+         \t-P, --symbol-prefix=C     The architecture's symbol prefix character\n\
+         \t-C, --config=PATH         Read depmod.d configuration from PATH (repeatable)\n\
+         \t-v, --verbose             Print each dependency found\n\
+         \t-w, --warn                Warn about duplicate index entries\n\
+         \t-V, --version             Show the version\n\
+         \t-h, --help                Show this help\n\
+         \n\
+         For building images:\n\
+         \t-b, --basedir=DIR         Use DIR as the root (default: /)\n\
+         \t-m, --moduledir=DIR       Module directory under the root (default: {MODULE_DIRECTORY})\n\
+         \t-o, --outdir=DIR          Write under DIR instead of the root\n\
+         \t-F, --filesyms=FILE       Take the kernel's symbols from System.map FILE\n\
+         \t-E, --symvers=FILE        Take the kernel's symbols and versions from\n\
+         \t                          Module.symvers FILE, and check versions\n\
+         \n\
+         modkit only:\n\
+         \t    --modkit-cache=FILE   Keep what was read from each module in FILE and\n\
+         \t                          reuse it while the module file is unchanged\n"
+    )
+}
+
+/// `sscanf(s, "%u.%u") == 2`: kmod's test for a kernel version.
+fn is_version_number(s: &[u8]) -> bool {
+    fn number(s: &[u8]) -> Option<&[u8]> {
+        let mut i = 0;
+        while i < s.len() && matches!(s[i], b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r') {
+            i += 1;
+        }
+        if i < s.len() && (s[i] == b'+' || s[i] == b'-') {
+            i += 1;
+        }
+        let start = i;
+        while i < s.len() && s[i].is_ascii_digit() {
+            i += 1;
+        }
+        (i > start).then(|| &s[i..])
+    }
+    number(s)
+        .and_then(|rest| rest.strip_prefix(b"."))
+        .and_then(number)
+        .is_some()
+}
+
+/// Entry point: `argv[0]` is the program name.
+pub fn main(args: Vec<OsString>) -> u8 {
+    let prog = crate::getopt::program_name(&args[0]);
+    let mut cli = Cli {
+        prog: prog.clone(),
+        out: Stdout::new(),
+    };
+    let status = run(args, &mut cli);
+    if !cli.out.flush() {
+        return 1;
+    }
+    status
+}
+
+fn absolute(arg: &OsString) -> Option<Vec<u8>> {
+    modkit::resolve::absolute_from_cwd(std::path::Path::new(arg))
+        .ok()
+        .map(|p| p.into_os_string().into_encoded_bytes())
+}
+
+fn run(args: Vec<OsString>, cli: &mut Cli) -> u8 {
+    let mut opts = Options::default();
+    let mut all = false;
+    let mut config_paths: Vec<Vec<u8>> = Vec::new();
+    let mut getopt = Getopt::new(args, SHORT_OPTS, LONG_OPTS);
+    for opt in getopt.by_ref() {
+        let opt = match opt {
+            Ok(opt) => opt,
+            Err(e) => {
+                e.report();
+                return 1;
+            }
+        };
+        let arg = opt.arg.unwrap_or_default();
+        let bytes = arg.as_encoded_bytes().to_vec();
+        match u8::try_from(opt.val).map(char::from).unwrap_or('\0') {
+            'a' => all = true,
+            'A' => opts.quick = true,
+            'b' => match absolute(&arg) {
+                Some(p) => opts.root = p,
+                None => {
+                    let msg = [b"invalid image path ", &bytes[..], b"\n"].concat();
+                    cli.log(Level::Err, &msg);
+                    return 1;
+                }
+            },
+            'm' if opt.long_index == Some(MODKIT_CACHE) => opts.cache = Some(PathBuf::from(arg)),
+            'm' => opts.module_directory = bytes,
+            'o' => match absolute(&arg) {
+                Some(p) => opts.out_root = Some(p),
+                None => {
+                    let msg = [b"invalid output directory ", &bytes[..], b"\n"].concat();
+                    cli.log(Level::Err, &msg);
+                    return 1;
+                }
+            },
+            'C' => config_paths.push(bytes),
+            'E' => opts.symvers = Some(bytes),
+            'F' => opts.system_map = Some(bytes),
+            'e' => opts.print_unknown = true,
+            'v' => opts.verbose += 1,
+            'n' => opts.dry_run = true,
+            'P' => {
+                if bytes.len() != 1 {
+                    cli.log(Level::Crit, b"-P only takes a single char\n");
+                    return 1;
+                }
+                opts.sym_prefix = bytes[0];
+            }
+            'w' => opts.warn_dups = true,
+            'h' => {
+                cli.out.write(help(&cli.prog).as_bytes());
+                return 0;
+            }
+            'V' => {
+                cli.out.write(crate::kmod_version().as_bytes());
+                return 0;
+            }
+            _ => {
+                let msg = format!(
+                    "unexpected getopt_long() value '{}'.\n",
+                    opt.val as u8 as char
+                );
+                cli.log(Level::Err, msg.as_bytes());
+                return 1;
+            }
+        }
+    }
+    let mut operands = getopt.remaining().into_iter();
+    match operands.next() {
+        Some(v) => {
+            let v = v.into_encoded_bytes();
+            if !is_version_number(&v) {
+                let msg = [b"Bad version passed ", &v[..], b"\n"].concat();
+                cli.log(Level::Err, &msg);
+                return 1;
+            }
+            opts.kversion = v;
+        }
+        None => match modkit::resolve::kernel_release() {
+            Ok(r) => opts.kversion = r.into_bytes(),
+            Err(e) => {
+                let msg = format!("uname() failed: {}\n", e.strerror());
+                cli.log(Level::Crit, msg.as_bytes());
+                return 1;
+            }
+        },
+    }
+    opts.modules = operands.map(OsString::into_encoded_bytes).collect();
+    opts.all = all || opts.modules.is_empty();
+    if !config_paths.is_empty() {
+        opts.config_paths = Some(config_paths);
+    }
+    debug_assert!(opts.verbose >= DEFAULT_VERBOSE);
+    modkit::depmod::run(&opts, cli)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_as_sscanf_sees_them() {
+        for good in ["6.1.0-50-amd64", "6.1", " 6.+1", "1.2x", "-1.2"] {
+            assert!(is_version_number(good.as_bytes()), "{good}");
+        }
+        for bad in ["6", "6.", "x6.1", "6..1", "", "6.x"] {
+            assert!(!is_version_number(bad.as_bytes()), "{bad}");
+        }
+    }
+
+    #[test]
+    fn cache_option_does_not_shadow_moduledir_abbreviations() {
+        let argv = |a: &[&str]| a.iter().map(OsString::from).collect::<Vec<_>>();
+        for (args, index) in [
+            (argv(&["depmod", "--mo=x"]), 3),
+            (argv(&["depmod", "--mod", "x"]), 3),
+            (argv(&["depmod", "--moduledir=x"]), 3),
+            (argv(&["depmod", "--modkit-cache=x"]), MODKIT_CACHE),
+            (argv(&["depmod", "--modk=x"]), MODKIT_CACHE),
+        ] {
+            let mut g = Getopt::new(args, SHORT_OPTS, LONG_OPTS);
+            let opt = g.next().unwrap().unwrap();
+            assert_eq!(opt.long_index, Some(index));
+            assert_eq!(opt.arg.unwrap(), "x");
+        }
+        assert_eq!(LONG_OPTS[MODKIT_CACHE].name, "modkit-cache");
+    }
+}

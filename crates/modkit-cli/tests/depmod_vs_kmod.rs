@@ -1,0 +1,406 @@
+//! `modkit depmod` against kmod 34.2's depmod: the 11 output files
+//! byte-identical (`cmp`), and the same stdout, stderr and exit code, on
+//! Debian's bookworm 6.1 (plain `.ko`), bookworm-backports 6.12 and trixie
+//! 6.12 (`.ko.xz`) trees, and on modified copies of them: a `depmod.d` using
+//! every directive, modules in `updates/` and `extra/` overriding in-tree
+//! ones, a deleted module, explicit module lists, `-e` with
+//! `Module.symvers` or `System.map`.
+//!
+//! Needs the reference tools, trees and headers: `scripts/refs.sh` (run by
+//! the tests themselves).
+
+mod common;
+
+use common::*;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// modkit's depmod (`ours`) or kmod's.
+fn depmod_command(ours: bool) -> Command {
+    if ours {
+        let mut c = Command::new(modkit());
+        c.arg("depmod");
+        c
+    } else {
+        Command::new(ref_tool("depmod"))
+    }
+}
+
+/// Runs one depmod with `args` (before which `-o OUT` is inserted).
+fn run_depmod(ours: bool, out: &Path, args: &[OsString]) -> Output {
+    depmod_command(ours)
+        .arg("-o")
+        .arg(out)
+        .args(args)
+        .env("LC_ALL", "C")
+        .output()
+        .expect("run depmod")
+}
+
+/// Runs both depmods with the same arguments and compares everything they
+/// print and every file they write under `OUT/lib/modules/VERSION`.
+fn depmod_differences(name: &str, version: &str, args: &[OsString]) -> Vec<String> {
+    let scratch = scratch_dir(&format!("depmod-{name}"));
+    let (a, b) = (scratch.join("modkit"), scratch.join("kmod"));
+    let ours = run_depmod(true, &a, args);
+    let theirs = run_depmod(false, &b, args);
+    let mut diffs = Vec::new();
+    let shown: Vec<String> = args
+        .iter()
+        .map(|s| s.to_string_lossy().into_owned())
+        .collect();
+    let what = format!("[{name}] depmod {}", shown.join(" "));
+    if ours.status.code() != theirs.status.code() {
+        diffs.push(format!(
+            "{what}: exit {:?} (modkit) vs {:?} (kmod)\nmodkit stderr: {}\nkmod stderr: {}",
+            ours.status.code(),
+            theirs.status.code(),
+            String::from_utf8_lossy(&ours.stderr),
+            String::from_utf8_lossy(&theirs.stderr)
+        ));
+    }
+    for (stream, x, y) in [
+        ("stdout", &ours.stdout, &theirs.stdout),
+        ("stderr", &ours.stderr, &theirs.stderr),
+    ] {
+        if x != y {
+            diffs.push(format!(
+                "{what}: {stream} differs\n{}",
+                first_difference(x, y)
+            ));
+        }
+    }
+    let fa = read_tree_files(&a.join("lib/modules").join(version));
+    let fb = read_tree_files(&b.join("lib/modules").join(version));
+    let dry_run = args.iter().any(|a| a == "-n");
+    if theirs.status.success() && !dry_run && !fb.contains_key("modules.dep") {
+        diffs.push(format!(
+            "{what}: kmod wrote no modules.dep: the comparison would be vacuous"
+        ));
+    }
+    let names_a: Vec<&String> = fa.keys().collect();
+    let names_b: Vec<&String> = fb.keys().collect();
+    if names_a != names_b {
+        diffs.push(format!(
+            "{what}: files written differ: modkit {names_a:?} vs kmod {names_b:?}"
+        ));
+    }
+    for (file, bytes) in &fb {
+        if let Some(mine) = fa.get(file) {
+            if mine != bytes {
+                diffs.push(format!(
+                    "{what}: {file} differs\n{}",
+                    first_difference(mine, bytes)
+                ));
+            }
+        }
+    }
+    if diffs.is_empty() {
+        let _ = std::fs::remove_dir_all(&scratch);
+    }
+    diffs
+}
+
+fn os(args: &[&str]) -> Vec<OsString> {
+    args.iter().map(OsString::from).collect()
+}
+
+fn base_args(tree: &Tree) -> Vec<OsString> {
+    vec!["-b".into(), tree.root.clone().into_os_string()]
+}
+
+fn whole_tree_matches(name: &str) {
+    let tree = Tree::get(name);
+    let mut diffs = Vec::new();
+    let mut args = base_args(&tree);
+    args.push(tree.version.clone().into());
+    diffs.extend(depmod_differences(name, &tree.version, &args));
+    let mut args = base_args(&tree);
+    args.extend(os(&["-n", &tree.version]));
+    diffs.extend(depmod_differences(
+        &format!("{name}-n"),
+        &tree.version,
+        &args,
+    ));
+    let mut args = base_args(&tree);
+    args.extend(os(&["-a", "-e", "-F"]));
+    args.push(
+        tree.root
+            .join(format!("boot/System.map-{}", tree.version))
+            .into_os_string(),
+    );
+    args.push(tree.version.clone().into());
+    diffs.extend(depmod_differences(
+        &format!("{name}-sysmap"),
+        &tree.version,
+        &args,
+    ));
+    let symvers = cache_dir().join(format!("trees/{name}-headers/Module.symvers"));
+    let mut args = base_args(&tree);
+    args.extend(os(&["-e", "-E"]));
+    args.push(symvers.into_os_string());
+    args.push(tree.version.clone().into());
+    diffs.extend(depmod_differences(
+        &format!("{name}-symvers"),
+        &tree.version,
+        &args,
+    ));
+    assert_no_failures(&format!("depmod on {name}"), &diffs);
+}
+
+#[test]
+fn bookworm_6_1_tree_matches_kmod() {
+    whole_tree_matches("6.1");
+}
+
+#[test]
+fn trixie_6_12_tree_matches_kmod() {
+    whole_tree_matches("6.12");
+}
+
+#[test]
+fn bookworm_backports_6_12_tree_matches_kmod() {
+    whole_tree_matches("6.12-bpo");
+}
+
+fn module_path(tree: &Tree, rel: &str) -> PathBuf {
+    tree.moddir().join(rel)
+}
+
+/// A copy of the 6.1 tree with modules added to `updates/` and `extra/`
+/// (one overriding an in-tree module), a deleted module, a truncated
+/// module, and a `depmod.d` that uses every directive.
+#[test]
+fn modified_tree_and_every_config_directive_match_kmod() {
+    let orig = Tree::get("6.1");
+    let scratch = scratch_dir("depmod-modified");
+    let tree = copy_tree(&orig, &scratch.join("root"));
+    let md = tree.moddir();
+    // updates/: a newer dummy.ko overrides kernel/drivers/net/dummy.ko
+    std::fs::create_dir_all(md.join("updates")).unwrap();
+    std::fs::copy(
+        module_path(&orig, "kernel/drivers/net/dummy.ko"),
+        md.join("updates/dummy.ko"),
+    )
+    .unwrap();
+    // extra/: another copy of a module, and a module under a new name
+    std::fs::create_dir_all(md.join("extra/sub")).unwrap();
+    std::fs::copy(
+        module_path(&orig, "kernel/fs/btrfs/btrfs.ko"),
+        md.join("extra/btrfs.ko"),
+    )
+    .unwrap();
+    std::fs::copy(
+        module_path(&orig, "kernel/lib/crc7.ko"),
+        md.join("extra/sub/crc7.ko"),
+    )
+    .unwrap();
+    // a deleted in-tree module that others depend on
+    std::fs::remove_file(md.join("kernel/lib/raid6/raid6_pq.ko")).unwrap();
+    // a truncated module
+    let xor = std::fs::read(module_path(&orig, "kernel/crypto/xor.ko")).unwrap();
+    std::fs::remove_file(md.join("kernel/crypto/xor.ko")).unwrap();
+    std::fs::write(md.join("kernel/crypto/xor.ko"), &xor[..xor.len() / 3]).unwrap();
+
+    let mut diffs = Vec::new();
+    let mut args = base_args(&tree);
+    args.push(tree.version.clone().into());
+    diffs.extend(depmod_differences("modified-default", &tree.version, &args));
+
+    let conf = scratch.join("depmod.d");
+    std::fs::create_dir_all(&conf).unwrap();
+    std::fs::write(
+        conf.join("00-search.conf"),
+        "# comment\nsearch extra updates built-in\nsearch external\n\noverride crc7 * extra/sub\noverride dummy 6.1.* kernel\n",
+    )
+    .unwrap();
+    std::fs::write(
+        conf.join("10-other.conf"),
+        format!(
+            "external * {}\nexclude kernel/sound\nbogus directive here\noverride onlytwo words\nsearch\n",
+            scratch.join("ext").display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(conf.join("ignored.txt"), "search nonsense\n").unwrap();
+    std::fs::create_dir_all(scratch.join("ext")).unwrap();
+    std::fs::copy(
+        module_path(&orig, "kernel/drivers/net/veth.ko"),
+        scratch.join("ext/veth.ko"),
+    )
+    .unwrap();
+    let mut args = base_args(&tree);
+    args.extend([
+        OsString::from("-C"),
+        conf.clone().into_os_string(),
+        tree.version.clone().into(),
+    ]);
+    diffs.extend(depmod_differences(
+        "modified-config-dir",
+        &tree.version,
+        &args,
+    ));
+    let mut args = base_args(&tree);
+    args.extend([
+        OsString::from("-C"),
+        conf.join("00-search.conf").into_os_string(),
+        tree.version.clone().into(),
+    ]);
+    diffs.extend(depmod_differences(
+        "modified-config-file",
+        &tree.version,
+        &args,
+    ));
+
+    // explicit module list (relative to the tree, as kmod takes them)
+    let mut args = base_args(&tree);
+    args.push(tree.version.clone().into());
+    for m in [
+        "kernel/fs/btrfs/btrfs.ko",
+        "kernel/lib/libcrc32c.ko",
+        "kernel/drivers/net/dummy.ko",
+        "updates/dummy.ko",
+    ] {
+        args.push(md.join(m).into_os_string());
+    }
+    diffs.extend(depmod_differences("modified-list", &tree.version, &args));
+
+    // verbose, warnings, prefix
+    let mut args = base_args(&tree);
+    args.extend(os(&["-v", "-w", "-P", "_", &tree.version]));
+    diffs.extend(depmod_differences("modified-verbose", &tree.version, &args));
+
+    assert_no_failures("depmod on a modified 6.1 tree", &diffs);
+    let _ = std::fs::remove_dir_all(&scratch);
+}
+
+/// `-e -E` with a Module.symvers that lacks symbols and has wrong CRCs:
+/// the unresolved-symbol and CRC-mismatch warnings must match.
+#[test]
+fn symbol_warnings_match_kmod() {
+    let tree = Tree::get("6.1");
+    let scratch = scratch_dir("depmod-symvers");
+    let symvers =
+        std::fs::read_to_string(cache_dir().join("trees/6.1-headers/Module.symvers")).unwrap();
+    let mut edited = String::new();
+    for (i, line) in symvers.lines().enumerate() {
+        match i % 50 {
+            0 => continue, // drop: unresolved symbols
+            1 => {
+                // wrong CRC
+                let rest = line.split_once('\t').map(|x| x.1).unwrap_or("");
+                edited.push_str(&format!("0x12345678\t{rest}\n"));
+            }
+            _ => {
+                edited.push_str(line);
+                edited.push('\n');
+            }
+        }
+    }
+    let path = scratch.join("Module.symvers");
+    std::fs::write(&path, edited).unwrap();
+    let mut args = base_args(&tree);
+    args.extend([
+        OsString::from("-e"),
+        OsString::from("-E"),
+        path.into_os_string(),
+        tree.version.clone().into(),
+    ]);
+    let diffs = depmod_differences("symvers-edited", &tree.version, &args);
+    assert_no_failures("depmod -e -E with an edited Module.symvers", &diffs);
+    let _ = std::fs::remove_dir_all(&scratch);
+}
+
+#[test]
+fn bad_options_and_arguments_match_kmod() {
+    let tree = Tree::get("6.1");
+    let root = tree.root.to_string_lossy().into_owned();
+    let cases: Vec<Vec<String>> = vec![
+        vec!["--bogus".into()],
+        vec!["-Z".into()],
+        vec!["-b".into()],
+        vec!["-b".into(), root.clone(), "not-a-version".into()],
+        vec!["-b".into(), root.clone(), "9.9.9".into()],
+        vec!["-b".into(), "/nonexistent".into(), tree.version.clone()],
+        vec![
+            "-b".into(),
+            root.clone(),
+            "-E".into(),
+            "/nonexistent/Module.symvers".into(),
+            "-e".into(),
+            tree.version.clone(),
+        ],
+        vec![
+            "-b".into(),
+            root.clone(),
+            "-F".into(),
+            "/nonexistent/System.map".into(),
+            "-e".into(),
+            tree.version.clone(),
+        ],
+        vec![
+            "-b".into(),
+            root.clone(),
+            "-C".into(),
+            "/nonexistent/depmod.d".into(),
+            tree.version.clone(),
+        ],
+        vec![
+            "-b".into(),
+            root.clone(),
+            tree.version.clone(),
+            "/nonexistent/x.ko".into(),
+        ],
+    ];
+    let mut diffs = Vec::new();
+    for (i, c) in cases.iter().enumerate() {
+        let args: Vec<OsString> = c.iter().map(OsString::from).collect();
+        diffs.extend(depmod_differences(
+            &format!("bad-{i}"),
+            &tree.version,
+            &args,
+        ));
+    }
+    assert_no_failures("depmod bad input", &diffs);
+}
+
+/// `-A`: nothing is written when modules.dep is newer than every module;
+/// everything is when a module is newer.
+#[test]
+fn quick_mode_matches_kmod() {
+    let orig = Tree::get("6.1");
+    let scratch = scratch_dir("depmod-quick");
+    let tree = copy_tree(&orig, &scratch.join("root"));
+    let md = tree.moddir();
+    // The copy's modules.dep (from the cache) is newer than its modules.
+    for ours in [true, false] {
+        let mut cmd = depmod_command(ours);
+        let dep = md.join("modules.dep");
+        let before = std::fs::metadata(&dep).unwrap().modified().unwrap();
+        let out = cmd
+            .arg("-A")
+            .arg("-b")
+            .arg(&tree.root)
+            .arg(&tree.version)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "depmod -A (modkit: {ours}) failed");
+        let after = std::fs::metadata(&dep).unwrap().modified().unwrap();
+        assert_eq!(
+            before, after,
+            "depmod -A (modkit: {ours}) rewrote an up-to-date modules.dep"
+        );
+    }
+    // A newer module: both rewrite, with identical results.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let dummy = md.join("kernel/drivers/net/dummy.ko");
+    let bytes = std::fs::read(&dummy).unwrap();
+    std::fs::remove_file(&dummy).unwrap();
+    std::fs::write(&dummy, bytes).unwrap();
+    let mut args = base_args(&tree);
+    args.extend(os(&["-A", &tree.version]));
+    let diffs = depmod_differences("quick-stale", &tree.version, &args);
+    assert_no_failures("depmod -A with a newer module", &diffs);
+    let _ = std::fs::remove_dir_all(&scratch);
+}

@@ -1,0 +1,90 @@
+//! Small filesystem helpers: replacing a file atomically the way depmod
+//! does, with a temporary file in the same directory renamed into place.
+//!
+//! depmod never truncates an index in place: a reader (`modprobe` running
+//! at the same time) sees either the old file or the complete new one. Each
+//! output is written to `NAME.PID.USEC.SEC` (kmod's temporary name: the
+//! process id and the time of day, microseconds first) created with
+//! `O_CREAT | O_EXCL` and mode `0644` (less the umask), then renamed over
+//! `NAME`.
+
+use std::ffi::{OsStr, OsString};
+use std::io::{self, Write};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The time of day as `(seconds, microseconds)`, like `gettimeofday(2)`.
+pub fn time_of_day() -> (i64, i64) {
+    match SystemTime::now().duration_since(UNIX_EPOCH) {
+        Ok(d) => (d.as_secs() as i64, i64::from(d.subsec_micros())),
+        Err(_) => (0, 0),
+    }
+}
+
+/// kmod's temporary name for `name`: `NAME.PID.USEC.SEC`.
+pub fn temp_name(name: &OsStr, pid: u32, (sec, usec): (i64, i64)) -> OsString {
+    let mut s = name.as_bytes().to_vec();
+    s.extend_from_slice(format!(".{pid}.{usec}.{sec}").as_bytes());
+    OsString::from_vec(s)
+}
+
+/// Creates `dir/tmp` exclusively (`O_CREAT | O_EXCL | O_WRONLY`, mode
+/// `0644` less the umask), as depmod creates its temporary files.
+pub fn create_exclusive(dir: &Path, tmp: &OsStr) -> io::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o644)
+        .open(dir.join(tmp))
+}
+
+/// Replaces `path` with `bytes` atomically: writes them to a temporary file
+/// in the same directory (kmod's `NAME.PID.USEC.SEC`), then renames it over
+/// `path`. On failure the temporary file is removed and `path` is left as
+/// it was.
+pub fn write_atomic(path: impl AsRef<Path>, bytes: &[u8]) -> io::Result<()> {
+    let path = path.as_ref();
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::from_raw_os_error(crate::error::errno::EISDIR))?;
+    let dir: PathBuf = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let tmp = temp_name(name, std::process::id(), time_of_day());
+    let mut file = create_exclusive(&dir, &tmp)?;
+    let written = file.write_all(bytes).and_then(|_| file.flush());
+    drop(file);
+    let result = written.and_then(|_| std::fs::rename(dir.join(&tmp), path));
+    if result.is_err() {
+        let _ = std::fs::remove_file(dir.join(&tmp));
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temp_names_follow_kmod() {
+        let n = temp_name(OsStr::new("modules.dep"), 42, (1700000000, 7));
+        assert_eq!(n, "modules.dep.42.7.1700000000");
+    }
+
+    #[test]
+    fn write_atomic_replaces_and_cleans_up() {
+        let dir = std::env::temp_dir().join(format!("modkit-fsutil-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("f");
+        write_atomic(&p, b"one").unwrap();
+        write_atomic(&p, b"two").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"two");
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+        // A missing directory: an error, nothing left behind.
+        assert!(write_atomic(dir.join("nope/f"), b"x").is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
