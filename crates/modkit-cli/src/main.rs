@@ -9,10 +9,12 @@
 
 mod depmod;
 mod getopt;
+mod insmod;
 mod log;
 mod lsmod;
 mod modinfo;
 mod output;
+mod rmmod;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -35,6 +37,11 @@ const TOOLS: &[Tool] = &[
         run: depmod::main,
     },
     Tool {
+        name: "insmod",
+        about: "load a module file into the kernel (kmod compatible)",
+        run: insmod::main,
+    },
+    Tool {
         name: "lsmod",
         about: "list the loaded kernel modules (kmod compatible; --json)",
         run: lsmod::main,
@@ -43,6 +50,11 @@ const TOOLS: &[Tool] = &[
         name: "modinfo",
         about: "show information about kernel modules (kmod compatible)",
         run: modinfo::main,
+    },
+    Tool {
+        name: "rmmod",
+        about: "unload modules from the kernel (kmod compatible)",
+        run: rmmod::main,
     },
 ];
 

@@ -12,6 +12,8 @@
 //! - [`resolve`] — finding modules by name or alias in a module directory.
 //! - [`depmod`] — generating a module directory's indexes, as kmod's depmod.
 //! - [`fsutil`] — replacing files atomically (temporary file and rename).
+//! - [`kernel`] — loading and unloading modules (`insmod`, `rmmod`).
+//! - [`sys`] — the one module with `unsafe`: the module system calls.
 //! - [`loaded`] — the running kernel's modules (`/proc/modules`, `/sys/module`).
 //!
 //! ```no_run
@@ -23,7 +25,7 @@
 //! # Ok::<(), modkit::Error>(())
 //! ```
 
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod builtin;
@@ -33,9 +35,11 @@ pub mod elf;
 pub mod error;
 pub mod fsutil;
 pub mod index;
+pub mod kernel;
 pub mod loaded;
 pub mod module;
 pub mod resolve;
 pub mod signature;
+pub mod sys;
 
 pub use error::{Error, Result};
