@@ -117,6 +117,15 @@ headers() {
     rm -rf "$dest"; mkdir -p "$dest"
     deb=$(download "linux-headers-$ver")
     dpkg-deb -x "$deb" "$dest"
+    # the -common headers and linux-kbuild it depends on, for building
+    # external modules against it (make -C $dest/usr/src/linux-headers-$ver M=...)
+    deps=$(apt-cache -o Dir::Etc::sourcelist="$APT/sources.list" -o Dir::Etc::sourceparts=/nonexistent \
+        -o Dir::State::Lists="$APT/lists" show "linux-headers-$ver" 2>/dev/null |
+        sed -n 's/^Depends: //p' | head -n1 | tr ',' '\n' | sed 's/^ *//; s/ .*//' |
+        grep -E '^linux-(headers-.*-common|kbuild-)')
+    for dep in $deps; do
+        dpkg-deb -x "$(download "$dep")" "$dest"
+    done
     ln -s "usr/src/linux-headers-$ver/Module.symvers" "$dest/Module.symvers"
     [ -f "$dest/Module.symvers" ] || { echo "refs.sh: no Module.symvers in linux-headers-$ver" >&2; exit 1; }
     touch "$dest/.done"

@@ -6,7 +6,10 @@
 //! chains; and `vm/guest/load.sh`, which runs insmod and rmmod with modkit
 //! and with kmod from the same kernel state for success and each failure
 //! (missing file, not a module, unknown or bad parameter, already loaded,
-//! unknown symbol, not loaded, held, built-in, forced). `vm/run` installs QEMU and fetches kernels itself; a failure
+//! unknown symbol, not loaded, held, built-in, forced); and
+//! `vm/guest/testmodules.sh` with the C test modules of `testmodules/`
+//! (parameters of every type, chain and diamond, failing init, a module held
+//! by an open device, printk levels, wrong vermagic). `vm/run` installs QEMU and fetches kernels itself; a failure
 //! prints the whole guest transcript.
 
 use std::path::Path;
@@ -47,4 +50,18 @@ fn vm_6_1_insmod_and_rmmod_match_kmod_for_success_and_each_failure() {
 #[test]
 fn vm_6_12_bpo_insmod_and_rmmod_match_kmod_for_success_and_each_failure() {
     boot("6.12-bpo", "load.sh", "PASS rmmod held by another module");
+}
+
+#[test]
+fn vm_6_1_test_modules_parameters_chains_held_printk() {
+    boot("6.1", "testmodules.sh", "PASS continuation lines joined");
+}
+
+#[test]
+fn vm_6_12_bpo_test_modules_parameters_chains_held_printk() {
+    boot(
+        "6.12-bpo",
+        "testmodules.sh",
+        "PASS continuation lines joined",
+    );
 }
