@@ -404,3 +404,63 @@ fn quick_mode_matches_kmod() {
     assert_no_failures("depmod -A with a newer module", &diffs);
     let _ = std::fs::remove_dir_all(&scratch);
 }
+
+/// `--modkit-cache`: cold, warm, after a module changed, after a module was
+/// deleted, and with a corrupt cache file, modkit's outputs stay
+/// byte-identical to kmod's for the same tree.
+#[test]
+fn metadata_cache_keeps_outputs_identical() {
+    let orig = Tree::get("6.1");
+    let scratch = scratch_dir("depmod-cache");
+    let tree = copy_tree(&orig, &scratch.join("root"));
+    let md = tree.moddir();
+    let cache = scratch.join("modkit.cache");
+    let compare_run = |what: &str| -> Vec<String> {
+        let (a, b) = (scratch.join("out-modkit"), scratch.join("out-kmod"));
+        let _ = std::fs::remove_dir_all(&a);
+        let _ = std::fs::remove_dir_all(&b);
+        let mut args = vec![OsString::from(format!(
+            "--modkit-cache={}",
+            cache.display()
+        ))];
+        args.extend(base_args(&tree));
+        args.push(tree.version.clone().into());
+        let ours = run_depmod(true, &a, &args);
+        let theirs = run_depmod(false, &b, &args[1..]);
+        let mut diffs = Vec::new();
+        if ours.status.code() != theirs.status.code() || ours.stderr != theirs.stderr {
+            diffs.push(format!(
+                "[{what}] status/stderr differ: {:?} {} vs {:?} {}",
+                ours.status.code(),
+                String::from_utf8_lossy(&ours.stderr),
+                theirs.status.code(),
+                String::from_utf8_lossy(&theirs.stderr)
+            ));
+        }
+        let fa = read_tree_files(&a.join("lib/modules").join(&tree.version));
+        let fb = read_tree_files(&b.join("lib/modules").join(&tree.version));
+        if fa != fb || !fb.contains_key("modules.dep") {
+            diffs.push(format!("[{what}] outputs differ from kmod's"));
+        }
+        diffs
+    };
+    let mut diffs = compare_run("cold");
+    assert!(cache.exists(), "the cache file was not written");
+    diffs.extend(compare_run("warm"));
+    // a changed module: a different module's bytes under dummy's name
+    let dummy = md.join("kernel/drivers/net/dummy.ko");
+    std::fs::remove_file(&dummy).unwrap();
+    std::fs::copy(md.join("kernel/drivers/net/veth.ko"), &dummy).unwrap();
+    diffs.extend(compare_run("changed"));
+    std::fs::remove_file(md.join("kernel/lib/raid6/raid6_pq.ko")).unwrap();
+    diffs.extend(compare_run("deleted"));
+    let mut bytes = std::fs::read(&cache).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0xff;
+    std::fs::write(&cache, &bytes).unwrap();
+    diffs.extend(compare_run("corrupt cache"));
+    std::fs::write(&cache, &bytes[..100]).unwrap();
+    diffs.extend(compare_run("truncated cache"));
+    assert_no_failures("depmod --modkit-cache", &diffs);
+    let _ = std::fs::remove_dir_all(&scratch);
+}

@@ -19,6 +19,7 @@
 //! with kmod's wording and in kmod's order; the caller adds the
 //! `depmod: ERROR: ` prefix.
 
+pub mod cache;
 pub mod config;
 mod output;
 mod regex;
@@ -1069,8 +1070,52 @@ impl<'a> Depmod<'a> {
 
     // ---- reading modules ----------------------------------------------
 
-    fn read_all_facts(&self) -> Vec<ModuleFacts> {
-        let paths: Vec<&[u8]> = self.mods.iter().map(|m| &m.path[..]).collect();
+    /// Reads every module's facts, taking unchanged files from the
+    /// metadata cache when one is given (and writing it back). Returns the
+    /// facts and, if the cache could not be saved, why.
+    fn read_all_facts(&self) -> (Vec<ModuleFacts>, Option<String>) {
+        let all: Vec<&[u8]> = self.mods.iter().map(|m| &m.path[..]).collect();
+        let Some(cache_path) = &self.opts.cache else {
+            return (self.read_facts(&all), None);
+        };
+        let old = cache::MetadataCache::load(cache_path);
+        let keys: Vec<Option<cache::CacheKey>> =
+            all.iter().map(|p| cache::CacheKey::of(os(p))).collect();
+        let mut facts: Vec<Option<ModuleFacts>> = keys
+            .iter()
+            .map(|k| k.as_ref().and_then(|k| old.get(k)).cloned())
+            .collect();
+        let missing: Vec<usize> = (0..all.len()).filter(|&i| facts[i].is_none()).collect();
+        let unchanged = missing.is_empty() && old.len() == all.len();
+        let read = self.read_facts(&missing.iter().map(|&i| all[i]).collect::<Vec<_>>());
+        for (i, f) in missing.into_iter().zip(read) {
+            facts[i] = Some(f);
+        }
+        let facts: Vec<ModuleFacts> = facts
+            .into_iter()
+            .zip(&all)
+            .map(|(f, p)| f.unwrap_or_else(|| ModuleFacts::read(os(p))))
+            .collect();
+        if unchanged {
+            // every module was a hit and none was removed: the file is current
+            return (facts, None);
+        }
+        // The new cache holds exactly the modules of this run: entries of
+        // deleted or changed files are dropped.
+        let mut new = cache::MetadataCache::default();
+        for (k, f) in keys.into_iter().zip(&facts) {
+            if let Some(k) = k {
+                new.insert(k, f.clone());
+            }
+        }
+        let err = new
+            .save(cache_path)
+            .err()
+            .map(|e| format!("could not write cache {}: {e}", cache_path.display()));
+        (facts, err)
+    }
+
+    fn read_facts(&self, paths: &[&[u8]]) -> Vec<ModuleFacts> {
         let threads = match self.opts.threads {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
@@ -1108,13 +1153,16 @@ impl<'a> Depmod<'a> {
             .into_inner()
             .unwrap_or_else(|e| e.into_inner())
             .into_iter()
-            .zip(&paths)
+            .zip(paths)
             .map(|(f, p)| f.unwrap_or_else(|| ModuleFacts::read(os(p))))
             .collect()
     }
 
     fn load_modules(&mut self) {
-        let facts = self.read_all_facts();
+        let (facts, cache_error) = self.read_all_facts();
+        if let Some(e) = cache_error {
+            self.log.warn(format!("{e}\n").as_bytes());
+        }
         for (i, f) in facts.into_iter().enumerate() {
             let load_log = f.load_log.as_ref().map(|s| cat(&[s.as_bytes(), b"\n"]));
             if let Some(l) = &load_log {
