@@ -7,17 +7,10 @@ use modkit::error::{errno, strerror};
 use modkit::kernel::{self, Force};
 use modkit::resolve::FoundModule;
 
-use crate::getopt::{Getopt, HasArg, LongOpt};
-use crate::log::{prio, Log};
+use crate::log::prio;
+use crate::simpleopts::{self, SimpleOpts};
 
 const SHORT_OPTS: &str = "fsvVh";
-const LONG_OPTS: &[LongOpt] = &[
-    LongOpt::new("force", HasArg::No, 'f' as i32),
-    LongOpt::new("syslog", HasArg::No, 's' as i32),
-    LongOpt::new("verbose", HasArg::No, 'v' as i32),
-    LongOpt::new("version", HasArg::No, 'V' as i32),
-    LongOpt::new("help", HasArg::No, 'h' as i32),
-];
 
 /// kmod's wording for the kernel's answers to a module load.
 pub fn load_strerror(e: i32) -> &'static str {
@@ -30,54 +23,35 @@ pub fn load_strerror(e: i32) -> &'static str {
     }
 }
 
+fn help(prog: &str) -> String {
+    format!(
+        "Usage:\n\t{prog} [options] filename [module options]\n\
+         Options:\n\
+         \t-f, --force       load even with a wrong vermagic or symbol versions (dangerous)\n\
+         \t-s, --syslog      send messages to syslog instead of stderr\n\
+         \t-v, --verbose     print more messages\n\
+         \t-V, --version     show the version\n\
+         \t-h, --help        show this help\n"
+    )
+}
+
 /// Entry point: `argv[0]` is the program name.
 pub fn main(args: Vec<OsString>) -> u8 {
-    let prog = crate::getopt::program_name(&args[0]);
-    let mut force = Force::default();
-    let mut verbose = prio::ERR;
-    let mut syslog = false;
-    let mut opts = Getopt::new(args, SHORT_OPTS, LONG_OPTS);
-    for opt in opts.by_ref() {
-        let opt = match opt {
-            Ok(o) => o,
-            Err(e) => {
-                e.report();
-                return 1;
-            }
-        };
-        match u8::try_from(opt.val).map(char::from).unwrap_or('\0') {
-            'f' => {
-                force = Force {
-                    vermagic: true,
-                    modversions: true,
-                }
-            }
-            's' => syslog = true,
-            'v' => verbose += 1,
-            'h' => {
-                print!(
-                    "Usage:\n\t{prog} [options] filename [module options]\n\
-                     Options:\n\
-                     \t-f, --force       load even with a wrong vermagic or symbol versions (dangerous)\n\
-                     \t-s, --syslog      send messages to syslog instead of stderr\n\
-                     \t-v, --verbose     print more messages\n\
-                     \t-V, --version     show the version\n\
-                     \t-h, --help        show this help\n"
-                );
-                return 0;
-            }
-            'V' => {
-                print!("{}", crate::kmod_version());
-                return 0;
-            }
-            _ => return 1,
-        }
-    }
-    let mut log = Log::new(&prog, prio::WARNING);
-    if syslog {
-        log.use_syslog();
-    }
-    let operands = opts.remaining();
+    let parsed = match simpleopts::parse(args, SHORT_OPTS, &simpleopts::COMMON_LONG_OPTS, help) {
+        Ok(p) => p,
+        Err(status) => return status,
+    };
+    let SimpleOpts {
+        force,
+        verbose,
+        operands,
+        mut log,
+        ..
+    } = parsed;
+    let force = Force {
+        vermagic: force,
+        modversions: force,
+    };
     let Some(filename) = operands.first() else {
         log.error("missing filename.\n");
         return 1;

@@ -5,55 +5,37 @@ use std::ffi::OsString;
 use modkit::error::{errno, strerror};
 use modkit::loaded::KernelState;
 
-use crate::getopt::{Getopt, HasArg, LongOpt};
-use crate::log::{prio, Log};
+use crate::getopt::{HasArg, LongOpt};
+use crate::log::Log;
 use crate::output::Stdout;
+use crate::simpleopts::{self, SimpleOpts};
 
 const JSON: i32 = 256;
 const SHORT_OPTS: &str = "svVh";
+/// kmod's long options (without `--force`, which lsmod lacks), then `--json`.
 const LONG_OPTS: &[LongOpt] = &[
-    LongOpt::new("syslog", HasArg::No, 's' as i32),
-    LongOpt::new("verbose", HasArg::No, 'v' as i32),
-    LongOpt::new("version", HasArg::No, 'V' as i32),
-    LongOpt::new("help", HasArg::No, 'h' as i32),
+    simpleopts::COMMON_LONG_OPTS[1],
+    simpleopts::COMMON_LONG_OPTS[2],
+    simpleopts::COMMON_LONG_OPTS[3],
+    simpleopts::COMMON_LONG_OPTS[4],
     LongOpt::new("json", HasArg::No, JSON),
 ];
 
 /// Entry point: `argv[0]` is the program name.
 pub fn main(args: Vec<OsString>) -> u8 {
-    let prog = crate::getopt::program_name(&args[0]);
-    let mut verbose = prio::ERR;
-    let mut syslog = false;
-    let mut json = false;
-    let mut opts = Getopt::new(args, SHORT_OPTS, LONG_OPTS);
-    for opt in opts.by_ref() {
-        let opt = match opt {
-            Ok(o) => o,
-            Err(e) => {
-                e.report();
-                return 1;
-            }
-        };
-        match opt.val {
-            v if v == 's' as i32 => syslog = true,
-            v if v == 'v' as i32 => verbose += 1,
-            v if v == 'h' as i32 => {
-                print!("{}", help(&prog));
-                return 0;
-            }
-            v if v == 'V' as i32 => {
-                print!("{}", crate::kmod_version());
-                return 0;
-            }
-            JSON => json = true,
-            _ => return 1,
-        }
-    }
-    let mut log = Log::new(&prog, prio::WARNING);
-    if syslog {
-        log.use_syslog();
-    }
-    if !opts.remaining().is_empty() {
+    let parsed = match simpleopts::parse(args, SHORT_OPTS, LONG_OPTS, help) {
+        Ok(p) => p,
+        Err(status) => return status,
+    };
+    let SimpleOpts {
+        verbose,
+        operands,
+        mut log,
+        extra,
+        ..
+    } = parsed;
+    let json = extra.contains(&JSON);
+    if !operands.is_empty() {
         log.error("too many arguments provided.\n");
         return 1;
     }

@@ -15,6 +15,7 @@ mod lsmod;
 mod modinfo;
 mod output;
 mod rmmod;
+mod simpleopts;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
