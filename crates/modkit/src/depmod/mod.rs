@@ -23,7 +23,6 @@ pub mod cache;
 pub mod config;
 mod output;
 mod regex;
-mod trie;
 
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;

@@ -5,10 +5,10 @@ use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use super::trie::Trie;
 use super::{cat, fgets_chunks, path_to_modname, sort_in_hash_order, Depmod, PATH_MAX, R};
 use crate::error::{errno, strerror, Errno};
 use crate::fsutil;
+use crate::index::IndexBuilder as Trie;
 
 /// What a generator produced: the file's bytes, or kmod's error code.
 type Generated = Result<Vec<u8>, Errno>;
@@ -231,7 +231,11 @@ fn insert(d: &mut Depmod<'_>, trie: &mut Trie, key: &[u8], value: &[u8], prio: u
             return Err(d.log.crit(&msg));
         }
     }
-    Ok(trie.insert(key, value, prio as u32))
+    // Both are 7-bit ASCII here, hence valid UTF-8. The builder answers
+    // "newly stored"; callers want "was a duplicate".
+    let key = String::from_utf8_lossy(key);
+    let value = String::from_utf8_lossy(value);
+    Ok(!trie.insert(&key, &value, prio as u32))
 }
 
 /// kmod's `alias_normalize`: `-` as `_` outside brackets; `None` for an
