@@ -1,10 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-/* modkit test module: top of the chain, and of a diamond: uses mk_chain_b
+/* modkit test module: top of the chain a -> b -> c: uses mk_chain_b
  * and, directly, mk_chain_c's namespaced export. */
 #include <linux/module.h>
-
-int mk_b_value(void);
-int mk_c_ns_value(void);
+#include "mk_test.h"
 
 static int __init mk_chain_a_init(void)
 {
@@ -14,6 +12,6 @@ static int __init mk_chain_a_init(void)
 static void __exit mk_chain_a_exit(void) { }
 module_init(mk_chain_a_init);
 module_exit(mk_chain_a_exit);
-MODULE_IMPORT_NS(MK_TEST_NS);
+MODULE_IMPORT_NS(MK_NS);
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("modkit test: chain top");

@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* modkit test module: middle of the chain (uses mk_chain_c, exports). */
 #include <linux/module.h>
+#include "mk_test.h"
 
-int mk_c_value(void);
-int mk_c_gpl_value(void);
 int mk_b_value(void) { return mk_c_value() + mk_c_gpl_value(); }
 EXPORT_SYMBOL(mk_b_value);
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* modkit test module: printk at all eight levels, and continuation lines. */
+/* modkit test module: printk at all eight levels, and continuation lines
+ * (KERN_CONT, pr_cont) joined into one record. */
 #include <linux/module.h>
 #include <linux/printk.h>
 
@@ -14,7 +15,7 @@ static int __init mk_printk_init(void)
 	printk(KERN_INFO "mk_printk: level 6 info\n");
 	printk(KERN_DEBUG "mk_printk: level 7 debug\n");
 	printk(KERN_INFO "mk_printk: continued");
-	pr_cont(" line");
+	printk(KERN_CONT " line");
 	pr_cont(" ends\n");
 	return 0;
 }

@@ -1,0 +1,40 @@
+#!/bin/sh
+# Prepares this (Debian, root) machine for the VM test bed; idempotent and
+# quick when everything is there:
+#   - apt packages: qemu-system-x86 (TCG is enough, no KVM needed),
+#     busybox-static (the guest's userland), cpio, gzip and xz-utils (the
+#     initramfs and the compressed test modules in it),
+#     gcc-12, make, libelf1 and zlib1g (building the test modules with
+#     Debian's prebuilt kbuild tools: objtool links libelf), util-linux
+#     (flock) and coreutils (timeout);
+#   - with scripts/refs.sh: the reference kmod 34.2 (tools), the Debian
+#     kernel images and module trees (trees), and their linux-headers with
+#     the -common headers and linux-kbuild (headers), into $MODKIT_CACHE.
+# Prints the cache directory. Safe to run concurrently (the VM tests run in
+# parallel): one setup at a time, the others wait for it.
+#   vm/setup.sh
+set -eu
+here=$(cd "$(dirname "$0")/.." && pwd)
+cache=${MODKIT_CACHE:-$HOME/.cache/modkit}
+mkdir -p "$cache"
+exec 9>"$cache/.setup.lock"
+flock 9   # util-linux is Essential: present before anything is installed
+
+missing=
+for pkg in qemu-system-x86 busybox-static cpio gzip xz-utils gcc-12 make libelf1 zlib1g util-linux coreutils; do
+    dpkg-query -W -f '${Status}\n' "$pkg" 2>/dev/null | grep -q ' installed$' || missing="$missing $pkg"
+done
+if [ -n "$missing" ]; then
+    echo "vm/setup.sh: installing$missing" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    # an update first: a fresh machine's lists may be stale or empty
+    apt-get update -q >/dev/null
+    # shellcheck disable=SC2086 # one word per package
+    apt-get install -y -q --no-install-recommends $missing >/dev/null
+fi
+for cmd in qemu-system-x86_64 cpio gzip xz gcc-12 make flock timeout; do
+    command -v "$cmd" >/dev/null 2>&1 || { echo "vm/setup.sh: $cmd still missing" >&2; exit 1; }
+done
+/bin/busybox --list | grep -qx cttyhack || { echo "vm/setup.sh: /bin/busybox is not busybox-static's" >&2; exit 1; }
+
+"$here/scripts/refs.sh" tools trees headers | tail -n1
