@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod depmod;
+mod dmesg;
 mod getopt;
 mod insmod;
 mod log;
@@ -36,6 +37,11 @@ const TOOLS: &[Tool] = &[
         name: "depmod",
         about: "generate modules.dep and the module indexes (kmod compatible)",
         run: depmod::main,
+    },
+    Tool {
+        name: "dmesg",
+        about: "print or control the kernel ring buffer (util-linux compatible)",
+        run: dmesg::main,
     },
     Tool {
         name: "insmod",

@@ -15,6 +15,7 @@
 //! - [`kernel`] — loading and unloading modules (`insmod`, `rmmod`).
 //! - [`sys`] — the one module with `unsafe`: the module system calls.
 //! - [`loaded`] — the running kernel's modules (`/proc/modules`, `/sys/module`).
+//! - [`kmsg`] — the kernel log: `/dev/kmsg` records, `syslog(2)`, level and facility names.
 //!
 //! ```no_run
 //! use modkit::module::Module;
@@ -36,6 +37,7 @@ pub mod error;
 pub mod fsutil;
 pub mod index;
 pub mod kernel;
+pub mod kmsg;
 pub mod loaded;
 pub mod module;
 pub mod resolve;

@@ -1,6 +1,8 @@
 //! The only place in the library with `unsafe` code: thin wrappers over the
 //! Linux system calls that the standard library does not offer —
-//! `finit_module(2)`, `init_module(2)` and `delete_module(2)`.
+//! `finit_module(2)`, `init_module(2)` and `delete_module(2)` for modules;
+//! `syslog(2)` (`klogctl`), `lseek(SEEK_DATA)` and `clock_gettime(2)` for
+//! the kernel log; and the two signal dispositions `dmesg` needs.
 //!
 //! Each wrapper takes safe Rust types, checks what the kernel needs (NUL
 //! terminators) before the call, and returns the errno on failure.
@@ -93,9 +95,118 @@ pub fn delete_module(name: &str, flags: u32) -> Result<(), Errno> {
     }
 }
 
+/// `syslog(2)` (glibc's `klogctl`) for the actions that take a buffer:
+/// `SYSLOG_ACTION_READ` (2), `READ_ALL` (3) and `READ_CLEAR` (4). Returns
+/// the number of bytes the kernel stored in `buf`.
+pub fn klogctl_read(action: i32, buf: &mut [u8]) -> Result<usize, Errno> {
+    let len = libc::c_int::try_from(buf.len()).unwrap_or(libc::c_int::MAX);
+    // SAFETY: `buf` is a valid, writable slice of at least `len` bytes for
+    // the duration of the call; the kernel writes at most `len` bytes.
+    let r = unsafe { libc::klogctl(action, buf.as_mut_ptr().cast::<libc::c_char>(), len) };
+    if r < 0 {
+        Err(last_errno())
+    } else {
+        Ok(r as usize)
+    }
+}
+
+/// `syslog(2)` for the actions without a buffer (0, 1, 5 to 10); `arg` is
+/// the `len` argument (the console level for action 8, otherwise 0).
+/// Returns the kernel's result (a size for actions 9 and 10).
+pub fn klogctl(action: i32, arg: i32) -> Result<i32, Errno> {
+    // SAFETY: a NULL buffer is what these actions take; the kernel does not
+    // dereference it for them (and fails with EINVAL for those that would).
+    let r = unsafe { libc::klogctl(action, std::ptr::null_mut(), arg) };
+    if r < 0 {
+        Err(last_errno())
+    } else {
+        Ok(r)
+    }
+}
+
+/// `lseek(fd, 0, SEEK_DATA)`: on `/dev/kmsg`, moves to the first record
+/// after the last `SYSLOG_ACTION_CLEAR` (std's `Seek` has no `SEEK_DATA`).
+pub fn seek_data(file: &impl AsRawFd) -> Result<u64, Errno> {
+    // SAFETY: plain syscall on a borrowed, open descriptor; no memory is
+    // passed.
+    let r = unsafe { libc::lseek(file.as_raw_fd(), 0, libc::SEEK_DATA) };
+    if r < 0 {
+        Err(last_errno())
+    } else {
+        Ok(r as u64)
+    }
+}
+
+/// The clocks of `clock_gettime(2)` that the kernel log needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Clock {
+    /// `CLOCK_REALTIME`: wall-clock time.
+    Realtime,
+    /// `CLOCK_MONOTONIC`: time since boot, without suspend.
+    Monotonic,
+    /// `CLOCK_BOOTTIME`: time since boot, suspend included (the clock of
+    /// kernel log timestamps, which std does not expose).
+    Boottime,
+}
+
+/// `clock_gettime(clock)` as `(seconds, nanoseconds)`.
+pub fn clock_gettime(clock: Clock) -> Result<(i64, i64), Errno> {
+    let id = match clock {
+        Clock::Realtime => libc::CLOCK_REALTIME,
+        Clock::Monotonic => libc::CLOCK_MONOTONIC,
+        Clock::Boottime => libc::CLOCK_BOOTTIME,
+    };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec for the call.
+    let r = unsafe { libc::clock_gettime(id, &mut ts) };
+    if r == 0 {
+        // time_t and long are i64 on 64-bit targets, narrower elsewhere.
+        #[allow(clippy::useless_conversion)]
+        Ok((i64::from(ts.tv_sec), i64::from(ts.tv_nsec)))
+    } else {
+        Err(last_errno())
+    }
+}
+
+/// Ends the process the way a C program that did not handle `SIGPIPE`
+/// ends on writing to a closed pipe: killed by the signal (the Rust runtime
+/// ignores `SIGPIPE`, which turns it into `EPIPE` errors instead).
+pub fn die_of_sigpipe() -> ! {
+    // SAFETY: restoring the default disposition and raising the signal
+    // touch no memory of ours; the default action ends the process.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        libc::raise(libc::SIGPIPE);
+    }
+    std::process::exit(128 + libc::SIGPIPE)
+}
+
+/// Ignores `SIGINT`, `SIGQUIT`, `SIGHUP` and `SIGTERM`: while waiting for
+/// a pager to exit, the terminal's signals are the pager's business (as
+/// util-linux's pager code, which waits for the pager before dying).
+pub fn ignore_terminal_signals() {
+    for sig in [libc::SIGINT, libc::SIGQUIT, libc::SIGHUP, libc::SIGTERM] {
+        // SAFETY: SIG_IGN installs no handler code; no memory is shared.
+        unsafe {
+            libc::signal(sig, libc::SIG_IGN);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn boottime_is_not_behind_monotonic() {
+        let mono = clock_gettime(Clock::Monotonic).unwrap();
+        let boot = clock_gettime(Clock::Boottime).unwrap();
+        assert!(boot >= mono);
+        assert!(clock_gettime(Clock::Realtime).unwrap().0 > 1_600_000_000);
+    }
 
     #[test]
     fn interior_nul_is_rejected_before_the_call() {
