@@ -7,6 +7,8 @@ use std::os::unix::net::UnixDatagram;
 
 /// syslog priorities, as in `<syslog.h>`.
 pub mod prio {
+    /// Emergency (what `-q` lowers the threshold to).
+    pub const EMERG: i32 = 0;
     /// Fatal: the tool exits after printing.
     pub const CRIT: i32 = 2;
     /// Error.

@@ -14,6 +14,7 @@ mod insmod;
 mod log;
 mod lsmod;
 mod modinfo;
+mod modprobe;
 mod output;
 mod rmmod;
 mod simpleopts;
@@ -57,6 +58,12 @@ const TOOLS: &[Tool] = &[
         name: "modinfo",
         about: "show information about kernel modules (kmod compatible)",
         run: modinfo::main,
+    },
+    Tool {
+        name: "modprobe",
+        about:
+            "load or remove modules with their dependencies (kmod compatible; -D --format=json|dot)",
+        run: modprobe::main,
     },
     Tool {
         name: "rmmod",

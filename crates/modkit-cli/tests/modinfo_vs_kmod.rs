@@ -69,37 +69,6 @@ fn every_module_file_of_trixie_6_12_matches_kmod() {
     files_vs_kmod("6.12");
 }
 
-/// Turns an alias pattern into a string it matches.
-fn expand_pattern(p: &str) -> String {
-    let mut out = String::new();
-    let mut chars = p.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '*' => {}
-            '?' => out.push('0'),
-            '[' => {
-                let mut first = None;
-                for d in chars.by_ref() {
-                    if d == ']' {
-                        break;
-                    }
-                    if first.is_none() {
-                        first = Some(d);
-                    }
-                }
-                out.push(first.unwrap_or('0'));
-            }
-            '\\' => {
-                if let Some(d) = chars.next() {
-                    out.push(d);
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 fn lookups_vs_kmod(tree: &str) {
     let tree = Tree::get(tree);
     let dir = tree.moddir();

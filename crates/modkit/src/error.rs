@@ -27,6 +27,10 @@ pub mod errno {
     pub const EACCES: i32 = 13;
     /// File exists.
     pub const EEXIST: i32 = 17;
+    /// Resource busy (a module in use).
+    pub const EBUSY: i32 = 16;
+    /// Try again (a module still in use, without waiting).
+    pub const EAGAIN: i32 = 11;
     /// Is a directory.
     pub const EISDIR: i32 = 21;
     /// Invalid argument: malformed or truncated data.

@@ -10,6 +10,9 @@
 //! - [`index`] — kmod's binary trie indexes (`modules.*.bin`).
 //! - [`builtin`] — `modules.builtin.modinfo`.
 //! - [`resolve`] — finding modules by name or alias in a module directory.
+//! - [`config`] — modprobe.d configuration and the kernel command line.
+//! - [`probe`] — what modprobe does: resolution with configuration, dependencies,
+//!   softdeps, install commands, loading; facts for removal.
 //! - [`depmod`] — generating a module directory's indexes, as kmod's depmod.
 //! - [`fsutil`] — replacing files atomically (temporary file and rename).
 //! - [`kernel`] — loading and unloading modules (`insmod`, `rmmod`).
@@ -31,6 +34,7 @@
 
 pub mod builtin;
 pub mod compression;
+pub mod config;
 pub mod depmod;
 pub mod elf;
 pub mod error;
@@ -40,6 +44,7 @@ pub mod kernel;
 pub mod kmsg;
 pub mod loaded;
 pub mod module;
+pub mod probe;
 pub mod resolve;
 pub mod signature;
 pub mod sys;

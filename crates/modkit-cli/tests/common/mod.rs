@@ -270,3 +270,34 @@ pub fn read_tree_files(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>
     }
     out
 }
+
+/// Turns an alias pattern into a string it matches.
+pub fn expand_pattern(p: &str) -> String {
+    let mut out = String::new();
+    let mut chars = p.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '*' => {}
+            '?' => out.push('0'),
+            '[' => {
+                let mut first = None;
+                for d in chars.by_ref() {
+                    if d == ']' {
+                        break;
+                    }
+                    if first.is_none() {
+                        first = Some(d);
+                    }
+                }
+                out.push(first.unwrap_or('0'));
+            }
+            '\\' => {
+                if let Some(d) = chars.next() {
+                    out.push(d);
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}

@@ -1,0 +1,494 @@
+//! `modkit modprobe` against kmod 34.2's modprobe on Debian's real module
+//! trees, without a kernel: with `-d ROOT -S VERSION`, `--show-depends`,
+//! `--resolve-alias`, `--show-config`, `-r --show-depends`, `-n -v`,
+//! `--dump-modversions` and `--show-exports` print the same bytes, the
+//! same messages and exit the same way, for every module name, every alias
+//! pattern of `modules.alias` (expanded to a string it matches), every
+//! built-in module and alias and every exported symbol; with no
+//! configuration, and with a `modprobe.d` using every directive (and bad
+//! lines) and a kernel command line with module options and a blacklist,
+//! put in place of `/proc/cmdline` with a private mount namespace.
+
+mod common;
+
+use common::*;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const BATCH: usize = 300;
+
+/// A command line with an optional `/proc/cmdline` replacement: both tools
+/// then run in a private mount namespace where it is bind-mounted.
+fn command(program: &Path, args: &[OsString], cmdline: Option<&Path>) -> Output {
+    let mut cmd = match cmdline {
+        None => Command::new(program),
+        Some(f) => {
+            let mut c = Command::new("unshare");
+            c.args(["-m", "--", "sh", "-c"])
+                .arg("mount --bind \"$0\" /proc/cmdline && exec \"$@\"")
+                .arg(f)
+                .arg(program);
+            c
+        }
+    };
+    cmd.args(args);
+    cmd.env("LC_ALL", "C")
+        .env_remove("MODPROBE_OPTIONS")
+        .env_remove("KMOD_LOG")
+        .output()
+        .expect("run modprobe")
+}
+
+fn compare_modprobe(args: &[OsString], cmdline: Option<&Path>) -> Option<String> {
+    let ours = {
+        let mut a = vec![OsString::from("modprobe")];
+        a.extend(args.iter().cloned());
+        command(&modkit(), &a, cmdline)
+    };
+    let theirs = command(&ref_tool("modprobe"), args, cmdline);
+    let shown: Vec<String> = args
+        .iter()
+        .take(8)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let what = format!(
+        "modprobe {}{}",
+        shown.join(" "),
+        if args.len() > 8 { " ..." } else { "" }
+    );
+    if ours.status.code() != theirs.status.code() {
+        return Some(format!(
+            "{what}: exit {:?} (modkit) vs {:?} (kmod)\nmodkit stderr: {}\nkmod stderr: {}",
+            ours.status.code(),
+            theirs.status.code(),
+            String::from_utf8_lossy(&ours.stderr),
+            String::from_utf8_lossy(&theirs.stderr)
+        ));
+    }
+    for (name, a, b) in [
+        ("stdout", &ours.stdout, &theirs.stdout),
+        ("stderr", &ours.stderr, &theirs.stderr),
+    ] {
+        if a != b {
+            return Some(format!(
+                "{what}: {name} differs\n{}",
+                first_difference(a, b)
+            ));
+        }
+    }
+    None
+}
+
+/// What to ask for in a tree: every module name (with `-` for `_`),
+/// built-in module, alias pattern (expanded), built-in alias and symbol,
+/// plus names that are not there or not valid.
+fn operands(tree: &Tree) -> Vec<String> {
+    let dir = tree.moddir();
+    let read =
+        |f: &str| std::fs::read_to_string(dir.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
+    let mut ops: Vec<String> = Vec::new();
+    for line in read("modules.dep").lines() {
+        let path = line.split(':').next().unwrap();
+        let base = path.rsplit('/').next().unwrap();
+        ops.push(base.split('.').next().unwrap().replace('_', "-"));
+    }
+    for line in read("modules.builtin").lines() {
+        let base = line.rsplit('/').next().unwrap();
+        ops.push(base.split('.').next().unwrap().to_string());
+    }
+    for line in read("modules.alias").lines() {
+        if let Some(p) = line
+            .strip_prefix("alias ")
+            .and_then(|l| l.rsplit_once(' '))
+            .map(|x| x.0)
+        {
+            ops.push(expand_pattern(p));
+        }
+    }
+    let builtin_info = std::fs::read(dir.join("modules.builtin.modinfo")).unwrap();
+    for s in builtin_info.split(|&b| b == 0) {
+        let s = String::from_utf8_lossy(s);
+        if let Some((_, pat)) = s.split_once(".alias=") {
+            ops.push(expand_pattern(pat));
+        }
+    }
+    for line in read("modules.symbols").lines() {
+        if let Some(sym) = line
+            .strip_prefix("alias ")
+            .and_then(|l| l.split(' ').next())
+        {
+            ops.push(sym.to_string());
+        }
+    }
+    for bad in [
+        "no_such_module",
+        "symbol:no_such_symbol",
+        "pci:v*",
+        "a]b",
+        "c[d",
+        "fs-",
+        "x:y",
+    ] {
+        ops.push(bad.to_string());
+    }
+    ops
+}
+
+fn base_args(tree: &Tree, extra: &[&str]) -> Vec<OsString> {
+    let mut a = vec![
+        OsString::from("-d"),
+        tree.root.clone().into_os_string(),
+        OsString::from("-S"),
+        OsString::from(&tree.version),
+    ];
+    a.extend(extra.iter().map(OsString::from));
+    a
+}
+
+fn batches(tree: &Tree, ops: &[String], modes: &[&[&str]], config: &[&str]) -> Vec<Vec<OsString>> {
+    let mut jobs = Vec::new();
+    for mode in modes {
+        for batch in ops.chunks(BATCH) {
+            let mut a = base_args(tree, config);
+            a.extend(mode.iter().map(OsString::from));
+            a.extend(batch.iter().map(OsString::from));
+            jobs.push(a);
+        }
+    }
+    jobs
+}
+
+const NO_CONFIG_MODES: &[&[&str]] = &[&["-a", "-D"], &["-a", "-R"]];
+
+fn every_lookup_without_config(tree: &str) {
+    let tree = Tree::get(tree);
+    let ops = operands(&tree);
+    let empty = scratch_dir("modprobe-noconf");
+    let conf = ["-C", empty.to_str().unwrap()];
+    let mut jobs = batches(&tree, &ops, NO_CONFIG_MODES, &conf);
+    jobs.push(base_args(&tree, &["-C", empty.to_str().unwrap(), "-c"]));
+    let failures = parallel_failures(&jobs, |a| compare_modprobe(a, None));
+    assert_no_failures(
+        &format!(
+            "modprobe lookups ({} operands) in {}",
+            ops.len(),
+            tree.version
+        ),
+        &failures,
+    );
+}
+
+#[test]
+fn every_name_alias_and_symbol_of_6_1_resolves_like_kmod() {
+    every_lookup_without_config("6.1");
+}
+
+#[test]
+fn every_name_alias_and_symbol_of_6_12_resolves_like_kmod() {
+    every_lookup_without_config("6.12");
+}
+
+/// A configuration with every directive, precedence between directories,
+/// a single file, and bad lines.
+fn write_config(dir: &Path) -> Vec<String> {
+    let d1 = dir.join("etc.d");
+    let d2 = dir.join("lib.d");
+    std::fs::create_dir_all(&d1).unwrap();
+    std::fs::create_dir_all(d2.join("sub.conf")).unwrap();
+    std::fs::write(
+        d1.join("10-all.conf"),
+        "# every directive\n\
+         alias my-alias-* dummy\n\
+         alias crc-alias crc32c-generic\n\
+         alias net-pf-999 no-such-target\n\
+         alias symbol:fake_sym loop\n\
+         options dummy numdummies=3\n\
+         options my_alias_x foo=bar\n\
+         options btrfs\tcheck_int=1\t x=2\n\
+         options loop max_loop=8 \\\n  max_part=2\n\
+         install loop /bin/echo installing loop $CMDLINE_OPTS\n\
+         install nf_* /bin/true\n\
+         remove loop /bin/echo removing loop $CMDLINE_OPTS\n\
+         blacklist pcspkr\n\
+         blacklist dummy\n\
+         softdep btrfs pre: loop xfs post: dummy\n\
+         softdep dummy pre: btrfs\n\
+         softdep ext4 pre: no-such-pre post: crc-alias\n\
+         softdep xfs post: a]b\n\
+         weakdep xfs crc32c-generic libcrc32c\n\
+         bogus line here\n\
+         options onlyname\n\
+         alias onlyone\n\
+         include /etc/other\n\
+         \tblacklist tabbed\n",
+    )
+    .unwrap();
+    // Same name in a later directory: hidden by the first.
+    std::fs::write(d2.join("10-all.conf"), "blacklist hidden_by_first\n").unwrap();
+    std::fs::write(
+        d2.join("20-more.conf"),
+        "options dummy numdummies=4\nalias my-alias-2 loop\n",
+    )
+    .unwrap();
+    std::fs::write(d2.join("not-conf.txt"), "blacklist ignored_not_conf\n").unwrap();
+    std::fs::write(d2.join(".hidden.conf"), "blacklist ignored_hidden\n").unwrap();
+    let single = dir.join("single.conf");
+    std::fs::write(&single, "options ext4 single=1\n").unwrap();
+    vec![
+        "-C".into(),
+        d1.to_string_lossy().into_owned(),
+        "-C".into(),
+        d2.to_string_lossy().into_owned(),
+        "-C".into(),
+        single.to_string_lossy().into_owned(),
+    ]
+}
+
+const KERNEL_CMDLINE: &str = "BOOT_IMAGE=/vmlinuz quiet modprobe.blacklist=pcspkr,,snd-pcsp \
+    dummy.numdummies=5 btrfs.x=y \"ext4.dyndbg=file x +p\" bad]mod.x=1 loop.max_loop=\"16 2\" \
+    foo.bar nf_tables.a.b=1 =x.y=1 -- init.arg=1\n";
+
+fn every_lookup_with_config(tree: &str) {
+    let tree = Tree::get(tree);
+    let mut ops = operands(&tree);
+    ops.extend(
+        [
+            "my-alias-x",
+            "my-alias-2",
+            "crc-alias",
+            "net-pf-999",
+            "symbol:fake_sym",
+            "onlyname",
+        ]
+        .map(String::from),
+    );
+    let dir = scratch_dir("modprobe-conf");
+    let conf = write_config(&dir);
+    let conf: Vec<&str> = conf.iter().map(String::as_str).collect();
+    let cmdline = dir.join("cmdline");
+    std::fs::write(&cmdline, KERNEL_CMDLINE).unwrap();
+    // Everything with the configuration; the removal and dry-run modes on
+    // a sample (they read the host's /sys/module, the same for both).
+    let mut jobs = batches(&tree, &ops, &[&["-a", "-D"], &["-a", "-R"]], &conf);
+    let sample: Vec<String> = ops.iter().step_by(13).cloned().collect();
+    jobs.extend(batches(
+        &tree,
+        &sample,
+        &[
+            &["-a", "-r", "-D"],
+            &["-a", "-n", "-v"],
+            &["-a", "-D", "-i"],
+            &["-a", "-D", "-b"],
+        ],
+        &conf,
+    ));
+    let mut show = base_args(&tree, &conf);
+    show.push(OsString::from("-c"));
+    jobs.push(show);
+    for one in [
+        &["-D", "dummy", "a=1", "b=x y"][..],
+        &["-D", "my-alias-x", "z=1"],
+        &["-D", "btrfs"],
+        &["-D", "--first-time", "ext4"],
+        &["-R", "-b", "dummy"],
+        &["-D", "-b", "dummy"],
+        &["-D", "-i", "loop"],
+        &["-r", "-D", "loop"],
+        &["-r", "-D", "-i", "loop"],
+        &["-D", "onlyname"],
+        &["-D", "net-pf-999"],
+    ] {
+        let mut a = base_args(&tree, &conf);
+        a.extend(one.iter().map(OsString::from));
+        jobs.push(a);
+    }
+    let failures = parallel_failures(&jobs, |a| compare_modprobe(a, Some(&cmdline)));
+    assert_no_failures(
+        &format!(
+            "modprobe with modprobe.d and a kernel command line in {}",
+            tree.version
+        ),
+        &failures,
+    );
+}
+
+#[test]
+fn modprobe_d_and_kernel_cmdline_in_6_1_behave_like_kmod() {
+    every_lookup_with_config("6.1");
+}
+
+#[test]
+fn modprobe_d_and_kernel_cmdline_in_6_12_behave_like_kmod() {
+    every_lookup_with_config("6.12");
+}
+
+#[test]
+fn modversions_and_exports_of_module_files_match_kmod() {
+    let mut jobs = Vec::new();
+    for t in ["6.1", "6.12"] {
+        let tree = Tree::get(t);
+        for f in tree.module_files().iter().step_by(25) {
+            for opt in ["--dump-modversions", "--show-exports"] {
+                jobs.push(vec![OsString::from(opt), f.clone().into_os_string()]);
+            }
+        }
+    }
+    let dir = scratch_dir("modprobe-files");
+    let text = dir.join("text.ko");
+    std::fs::write(&text, "not an ELF file\n").unwrap();
+    let short = dir.join("short.ko");
+    std::fs::write(&short, "\x7fEL").unwrap();
+    for f in [
+        text,
+        short,
+        dir.join("missing.ko"),
+        PathBuf::from("relative-missing.ko"),
+    ] {
+        for opt in ["--dump-modversions", "--show-exports"] {
+            jobs.push(vec![OsString::from(opt), f.clone().into_os_string()]);
+        }
+    }
+    let failures = parallel_failures(&jobs, |a| compare_modprobe(a, None));
+    assert_no_failures("modprobe --dump-modversions / --show-exports", &failures);
+}
+
+#[test]
+fn options_and_bad_usage_match_kmod() {
+    let tree = Tree::get("6.1");
+    let empty = scratch_dir("modprobe-opts");
+    let e = empty.to_str().unwrap();
+    let mut jobs: Vec<Vec<OsString>> = Vec::new();
+    for args in [
+        &[][..],
+        &["-C", e],
+        &["--bogus"],
+        &["-x"],
+        &["-w"],
+        &["-w", "abc", "x"],
+        &["-w", "", "x"],
+        &["--wait=0x", "x"],
+        &["--remove-dep", "-D", "x"],
+        &["--sh", "x"],
+        &["--show-d", "dummy"],
+        &["--f", "x"],
+        &["--resolve", "dummy"],
+        &["-Rq", "nothing_here"],
+        &["-q", "-D", "nothing_here"],
+        &["-a", "-D", "nothing_here", "dummy"],
+        &["-D", "dummy", "--", "-x=1"],
+        &["-vD", "btrfs"],
+        &["-DR", "btrfs"],
+        &["-D", "./relative.ko"],
+        &["-D", "/abs/missing.ko"],
+        &["-R", "-r", "dummy"],
+        &["-D", "-a"],
+        &["--dump-modversions"],
+    ] {
+        let mut a = base_args(&tree, &["-C", e]);
+        a.extend(args.iter().map(OsString::from));
+        jobs.push(a);
+    }
+    jobs.push(vec![OsString::from("--help-me")]);
+    let failures = parallel_failures(&jobs, |a| compare_modprobe(a, None));
+    assert_no_failures("modprobe options", &failures);
+}
+
+#[test]
+fn modprobe_options_environment_is_read_like_kmod() {
+    let tree = Tree::get("6.1");
+    let empty = scratch_dir("modprobe-env");
+    let mut failures = Vec::new();
+    for env in ["-D", "-D -q", "\"-D\"", "-a  -R", "-C '' -D", "-x"] {
+        let args = base_args(&tree, &["-C", empty.to_str().unwrap(), "btrfs", "dummy"]);
+        let run = |prog: &Path, a: &[OsString]| {
+            Command::new(prog)
+                .args(a)
+                .env("MODPROBE_OPTIONS", env)
+                .env("LC_ALL", "C")
+                .output()
+                .unwrap()
+        };
+        let mut ours_args = vec![OsString::from("modprobe")];
+        ours_args.extend(args.iter().cloned());
+        let ours = run(&modkit(), &ours_args);
+        let theirs = run(&ref_tool("modprobe"), &args);
+        if ours.stdout != theirs.stdout
+            || ours.stderr != theirs.stderr
+            || ours.status.code() != theirs.status.code()
+        {
+            failures.push(format!(
+                "MODPROBE_OPTIONS={env:?}: {}\n{}",
+                first_difference(&ours.stdout, &theirs.stdout),
+                first_difference(&ours.stderr, &theirs.stderr)
+            ));
+        }
+    }
+    assert_no_failures("MODPROBE_OPTIONS", &failures);
+}
+
+/// `-D --format=json` lists exactly what kmod's `-D` prints, in order;
+/// `--format=dot` is a graph Graphviz renders.
+#[test]
+fn show_depends_json_and_dot_agree_with_kmod_text() {
+    let tree = Tree::get("6.12");
+    let empty = scratch_dir("modprobe-json");
+    let e = empty.to_str().unwrap();
+    for module in [
+        "btrfs",
+        "ext4",
+        "nf_tables",
+        "snd_hda_intel",
+        "dummy",
+        "xfs",
+    ] {
+        let text = command(
+            &ref_tool("modprobe"),
+            &base_args(&tree, &["-C", e, "-D", module]),
+            None,
+        );
+        assert!(text.status.success(), "kmod -D {module}");
+        let mut a = vec![OsString::from("modprobe")];
+        a.extend(base_args(&tree, &["-C", e, "-D", "--format=json", module]));
+        let json = command(&modkit(), &a, None);
+        assert!(json.status.success(), "modkit -D --format=json {module}");
+        let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("valid JSON");
+        let as_text: String = v
+            .as_array()
+            .expect("a JSON array")
+            .iter()
+            .filter_map(|a| {
+                let opts = a["options"].as_str().unwrap_or("");
+                match a["action"].as_str()? {
+                    "insmod" => Some(format!("insmod {} {opts}\n", a["path"].as_str()?)),
+                    "builtin" => Some(format!("builtin {}\n", a["module"].as_str()?)),
+                    "install" => Some(format!("install {} {opts}\n", a["command"].as_str()?)),
+                    _ => None,
+                }
+            })
+            .collect();
+        assert_eq!(as_text, String::from_utf8_lossy(&text.stdout), "{module}");
+
+        let mut a = vec![OsString::from("modprobe")];
+        a.extend(base_args(
+            &tree,
+            &["-C", e, "-D", "--format", "dot", module],
+        ));
+        let dot = command(&modkit(), &a, None);
+        assert!(dot.status.success());
+        let graph = String::from_utf8_lossy(&dot.stdout);
+        assert!(graph.starts_with("digraph"), "{graph}");
+        assert!(graph.contains(&format!("\"{module}\"")), "{graph}");
+        let out = empty.join(format!("{module}.svg"));
+        let mut render = Command::new("dot")
+            .args(["-Tsvg", "-o"])
+            .arg(&out)
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .expect("graphviz's dot (scripts/test.sh installs it)");
+        use std::io::Write;
+        render.stdin.take().unwrap().write_all(&dot.stdout).unwrap();
+        assert!(render.wait().unwrap().success(), "dot rejected:\n{graph}");
+        assert!(std::fs::metadata(&out).unwrap().len() > 100);
+    }
+}
