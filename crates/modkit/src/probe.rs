@@ -30,7 +30,7 @@
 //!     let flags = ProbeFlags { dry_run: true, ignore_loaded: true, ..Default::default() };
 //!     ctx.probe_insert(m, &flags, None, &mut |a| {
 //!         if let ProbeAction::Insert { path, .. } = a { println!("{}", path.display()) }
-//!     })?;
+//!     }).map_err(|e| modkit::Error::new(e, "probe"))?;
 //! }
 //! # Ok::<(), modkit::Error>(())
 //! ```
