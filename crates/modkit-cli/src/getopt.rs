@@ -54,7 +54,6 @@ pub enum HasArg {
     /// `required_argument`: `--name=value` or `--name value`.
     Required,
     /// `optional_argument`: `--name` or `--name=value` (never separate).
-    #[allow(dead_code)] // until dmesg is wired in
     Optional,
 }
 

@@ -11,6 +11,7 @@ use crate::output::Stdout;
 use crate::simpleopts::{self, SimpleOpts};
 
 const JSON: i32 = 256;
+const TREE: i32 = 257;
 const SHORT_OPTS: &str = "svVh";
 /// kmod's long options (without `--force`, which lsmod lacks), then `--json`.
 const LONG_OPTS: &[LongOpt] = &[
@@ -19,6 +20,7 @@ const LONG_OPTS: &[LongOpt] = &[
     simpleopts::COMMON_LONG_OPTS[3],
     simpleopts::COMMON_LONG_OPTS[4],
     LongOpt::new("json", HasArg::No, JSON),
+    LongOpt::new("tree", HasArg::Optional, TREE),
 ];
 
 /// Entry point: `argv[0]` is the program name.
@@ -34,13 +36,95 @@ pub fn main(args: Vec<OsString>) -> u8 {
         extra,
         ..
     } = parsed;
-    let json = extra.contains(&JSON);
+    let json = extra.iter().any(|(v, _)| *v == JSON);
+    let tree = extra
+        .iter()
+        .rev()
+        .find(|(v, _)| *v == TREE)
+        .map(|(_, a)| a.clone());
     if !operands.is_empty() {
         log.error("too many arguments provided.\n");
         return 1;
     }
     log.priority = verbose;
+    if let Some(format) = tree {
+        return match format.as_deref().map(|f| f.as_encoded_bytes()) {
+            None | Some(b"text") => print_tree(&log, &KernelState::new(), false),
+            Some(b"dot") => print_tree(&log, &KernelState::new(), true),
+            Some(other) => {
+                log.error(&format!(
+                    "unknown tree format '{}': use text or dot.\n",
+                    String::from_utf8_lossy(other)
+                ));
+                1
+            }
+        };
+    }
     list(&log, &KernelState::new(), json)
+}
+
+/// `--tree`: each module that nothing holds, with the modules it uses
+/// below it (a module used by several appears under each); `--tree=dot`:
+/// the same as a Graphviz graph, an edge from each holder to what it uses.
+fn print_tree(log: &Log, kernel: &KernelState, dot: bool) -> u8 {
+    let names = match kernel.loaded_modules() {
+        Ok(n) => n,
+        Err(e) => {
+            log.error(&format!(
+                "could not get list of modules: {}\n",
+                strerror(e.errno())
+            ));
+            return 1;
+        }
+    };
+    let rows: Vec<Row> = names
+        .into_iter()
+        .map(|n| read_row(log, kernel, n))
+        .collect();
+    let mut out = Stdout::new();
+    if dot {
+        out.write(b"digraph lsmod {\n\trankdir=LR;\n\tnode [shape=box];\n");
+        for r in &rows {
+            out.write(
+                format!(
+                    "\t\"{}\" [label=\"{}\\n{} bytes, used by {}\"];\n",
+                    r.name, r.name, r.size, r.refcnt
+                )
+                .as_bytes(),
+            );
+        }
+        for r in &rows {
+            for h in &r.holders {
+                out.write(format!("\t\"{h}\" -> \"{}\";\n", r.name).as_bytes());
+            }
+        }
+        out.write(b"}\n");
+    } else {
+        for r in rows.iter().filter(|r| r.holders.is_empty()) {
+            out.write(format!("{}\n", r.name).as_bytes());
+            tree_children(&rows, &r.name, "", &mut vec![r.name.clone()], &mut out);
+        }
+    }
+    u8::from(!out.flush())
+}
+
+fn tree_children(rows: &[Row], name: &str, prefix: &str, path: &mut Vec<String>, out: &mut Stdout) {
+    let used: Vec<&Row> = rows
+        .iter()
+        .filter(|r| r.holders.iter().any(|h| h == name))
+        .collect();
+    for (i, r) in used.iter().enumerate() {
+        let last = i + 1 == used.len();
+        let branch = if last { "└── " } else { "├── " };
+        out.write(format!("{prefix}{branch}{}\n", r.name).as_bytes());
+        if path.contains(&r.name) {
+            continue;
+        }
+        path.push(r.name.clone());
+        let deeper = format!("{prefix}{}", if last { "    " } else { "│   " });
+        tree_children(rows, &r.name, &deeper, path, out);
+        path.pop();
+    }
 }
 
 fn help(prog: &str) -> String {
@@ -50,6 +134,7 @@ fn help(prog: &str) -> String {
          \t-s, --syslog      send messages to syslog instead of stderr\n\
          \t-v, --verbose     print more messages\n\
          \t    --json        print the list as JSON (name, size, refcount, holders, state, taint)\n\
+         \t    --tree[=dot]  print who uses whom as a tree (or a Graphviz graph)\n\
          \t-V, --version     show the version\n\
          \t-h, --help        show this help\n"
     )

@@ -22,8 +22,8 @@ pub struct SimpleOpts {
     pub force: bool,
     /// The log priority `-v` raised (from `LOG_ERR`).
     pub verbose: i32,
-    /// Tool-specific options seen (their `val`s), in order.
-    pub extra: Vec<i32>,
+    /// Tool-specific options seen (their `val`s and arguments), in order.
+    pub extra: Vec<(i32, Option<OsString>)>,
     /// Operands, in getopt's order.
     pub operands: Vec<OsString>,
     /// The logger: stderr or syslog (`-s`), at `LOG_WARNING` until the
@@ -59,7 +59,7 @@ pub fn parse(
                 print!("{}", crate::kmod_version());
                 return Err(0);
             }
-            _ if opt.val >= 256 => extra.push(opt.val),
+            _ if opt.val >= 256 => extra.push((opt.val, opt.arg)),
             _ => return Err(1),
         }
     }

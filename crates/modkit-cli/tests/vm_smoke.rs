@@ -20,6 +20,12 @@
 //!   kmod from the same kernel state for success and each failure (missing
 //!   file, not a module, unknown or bad parameter, already loaded, unknown
 //!   symbol, not loaded, held, built-in, forced);
+//! - `vm/guest/modprobe.sh`, which runs modprobe with modkit and with kmod
+//!   from the same kernel state: by name, alias, configured alias and
+//!   symbol, chains and softdeps, blacklists (configuration and kernel
+//!   command line), install and remove commands, options from every source
+//!   reaching `/sys/module`, removal with dependencies and holders, waiting,
+//!   failures, and two modprobes of one module at once;
 //! - `vm/guest/testmodules.sh` with the test modules (parameters of every
 //!   type, chain and diamond, failing init, a module held by an open device,
 //!   printk levels, wrong vermagic) through modkit's tools.
@@ -32,9 +38,14 @@ use std::path::Path;
 use std::process::Command;
 
 fn boot(kernel: &str, script: &str, must_pass: &str) {
+    boot_with(kernel, script, "", must_pass);
+}
+
+/// Boots with extra kernel command line arguments.
+fn boot_with(kernel: &str, script: &str, append: &str, must_pass: &str) {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let out = Command::new(repo.join("vm/run"))
-        .args(["--kernel", kernel, "--script"])
+        .args(["--kernel", kernel, "--append", append, "--script"])
         .arg(repo.join("vm/guest").join(script))
         .output()
         .expect("run vm/run");
@@ -105,3 +116,21 @@ fn vm_6_12_bpo_test_modules_parameters_chains_held_printk() {
         "PASS continuation lines joined",
     );
 }
+
+/// Kernel command line for `vm/guest/modprobe.sh`: module options and a
+/// blacklist that modprobe must take from it.
+const MODPROBE_APPEND: &str =
+    "mk_params.p_ushort=7 mk_params.p_string=from_cmdline modprobe.blacklist=mk_held";
+
+#[test]
+fn vm_6_1_modprobe_matches_kmod_for_loading_and_removal() {
+    boot_with("6.1", "modprobe.sh", MODPROBE_APPEND, MODPROBE_LAST);
+}
+
+#[test]
+fn vm_6_12_bpo_modprobe_matches_kmod_for_loading_and_removal() {
+    boot_with("6.12-bpo", "modprobe.sh", MODPROBE_APPEND, MODPROBE_LAST);
+}
+
+/// The last check of `vm/guest/modprobe.sh`.
+const MODPROBE_LAST: &str = "PASS lsmod --tree=dot has an edge for each holder";

@@ -87,7 +87,7 @@ pub struct IndexValue {
 /// bounds-checked lazily by each query.
 #[derive(Debug, Clone)]
 pub struct Index {
-    data: Vec<u8>,
+    data: IndexBytes,
     root: u32,
 }
 
@@ -212,16 +212,54 @@ fn visit(seen: &mut Visited, node: &Node<'_>) -> Result<()> {
     }
 }
 
+/// An index's bytes: read into memory, or mapped from its file (only the
+/// pages a lookup touches are then read, as with libkmod's mmap reader).
+enum IndexBytes {
+    Owned(Vec<u8>),
+    Mapped(crate::sys::FileMapping),
+}
+
+impl Clone for IndexBytes {
+    fn clone(&self) -> IndexBytes {
+        IndexBytes::Owned(self.to_vec())
+    }
+}
+
+impl std::fmt::Debug for IndexBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "IndexBytes({} bytes)", self.len())
+    }
+}
+
+impl std::ops::Deref for IndexBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            IndexBytes::Owned(v) => v,
+            IndexBytes::Mapped(m) => m.as_slice(),
+        }
+    }
+}
+
 impl Index {
-    /// Reads an index file into memory and checks its header.
+    /// Maps an index file (or reads it into memory where it cannot be
+    /// mapped) and checks its header.
     ///
     /// Errors: the I/O error (with its errno) if the file cannot be read,
     /// `EINVAL` if it is shorter than the header, has the wrong magic or a
     /// major version other than 2.
     pub fn open(path: impl AsRef<Path>) -> Result<Index> {
         let path = path.as_ref();
-        let data = std::fs::read(path).map_err(|e| Error::io(e, path.display()))?;
-        Index::from_bytes(data)
+        let file = std::fs::File::open(path).map_err(|e| Error::io(e, path.display()))?;
+        match crate::sys::FileMapping::new(&file) {
+            Ok(map) => Index::checked(IndexBytes::Mapped(map)),
+            Err(_) => {
+                let mut data = Vec::new();
+                std::io::Read::read_to_end(&mut &file, &mut data)
+                    .map_err(|e| Error::io(e, path.display()))?;
+                Index::from_bytes(data)
+            }
+        }
     }
 
     /// Takes an index already in memory and checks its header.
@@ -230,6 +268,10 @@ impl Index {
     /// magic is not `0xB007F457` or the major version is not 2 (libkmod
     /// ignores the minor version, and so does this).
     pub fn from_bytes(data: Vec<u8>) -> Result<Index> {
+        Index::checked(IndexBytes::Owned(data))
+    }
+
+    fn checked(data: IndexBytes) -> Result<Index> {
         if data.len() < HEADER_LEN {
             return Err(Error::invalid("index: file shorter than its header"));
         }

@@ -2,7 +2,8 @@
 //! Linux system calls that the standard library does not offer —
 //! `finit_module(2)`, `init_module(2)` and `delete_module(2)` for modules;
 //! `syslog(2)` (`klogctl`), `lseek(SEEK_DATA)` and `clock_gettime(2)` for
-//! the kernel log; and the two signal dispositions `dmesg` needs.
+//! the kernel log; the two signal dispositions `dmesg` needs; and a
+//! read-only file mapping (`mmap(2)`) for the module indexes.
 //!
 //! Each wrapper takes safe Rust types, checks what the kernel needs (NUL
 //! terminators) before the call, and returns the errno on failure.
@@ -192,6 +193,70 @@ pub fn ignore_terminal_signals() {
         // SAFETY: SIG_IGN installs no handler code; no memory is shared.
         unsafe {
             libc::signal(sig, libc::SIG_IGN);
+        }
+    }
+}
+
+/// A whole file mapped read-only into memory (`mmap(2)`, `MAP_PRIVATE`),
+/// as libkmod maps its indexes: only the pages a lookup touches are read.
+///
+/// Like any file mapping, it assumes the file is not truncated while
+/// mapped (a concurrent truncation would make reads past the new end fault,
+/// as they would in kmod); index files are replaced by rename, never
+/// truncated in place, by depmod (kmod's and modkit's).
+pub struct FileMapping {
+    ptr: *mut libc::c_void,
+    len: usize,
+}
+
+// SAFETY: the mapping is read-only and owned; sharing `&[u8]` views of it
+// between threads is as safe as sharing a `Vec<u8>`.
+unsafe impl Send for FileMapping {}
+// SAFETY: as above; no interior mutability.
+unsafe impl Sync for FileMapping {}
+
+impl FileMapping {
+    /// Maps `file` (its current length; `EINVAL` for an empty file).
+    pub fn new(file: &std::fs::File) -> Result<FileMapping, Errno> {
+        let len = file
+            .metadata()
+            .map_err(|e| e.raw_os_error().unwrap_or(errno::EIO))?
+            .len();
+        let len = usize::try_from(len).map_err(|_| errno::ENOMEM)?;
+        if len == 0 {
+            return Err(errno::EINVAL);
+        }
+        // SAFETY: a fresh private read-only mapping of an open descriptor;
+        // the kernel checks the arguments and the result is checked below.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ,
+                libc::MAP_PRIVATE,
+                file.as_raw_fd(),
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(last_errno());
+        }
+        Ok(FileMapping { ptr, len })
+    }
+
+    /// The mapped bytes.
+    pub fn as_slice(&self) -> &[u8] {
+        // SAFETY: `ptr` is a live mapping of `len` readable bytes until
+        // `drop`, and the returned slice borrows `self`.
+        unsafe { std::slice::from_raw_parts(self.ptr as *const u8, self.len) }
+    }
+}
+
+impl Drop for FileMapping {
+    fn drop(&mut self) {
+        // SAFETY: unmapping exactly the mapping made in `new`, once.
+        unsafe {
+            libc::munmap(self.ptr, self.len);
         }
     }
 }

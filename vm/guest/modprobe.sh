@@ -1,0 +1,177 @@
+#!/bin/sh
+# Guest-side differential test of modprobe on a live kernel: each case runs
+# with modkit (`/sbin/modkit modprobe`) and with kmod 34.2's modprobe
+# (/ref/bin) from the same kernel state; stdout, stderr, exit code and the
+# kernel state after (/proc/modules with usage counts, mk_params's
+# parameters in /sys/module) must match. Boot with
+#   --append 'mk_params.p_ushort=7 mk_params.p_string=from_cmdline modprobe.blacklist=mk_held'
+# so that options and the blacklist from the kernel command line are used.
+fail=0
+ver=$(uname -r)
+md=/lib/modules/$ver
+R=/ref/bin
+pass() { echo "PASS $1"; }
+bad() { echo "FAIL $1"; fail=1; }
+
+mkdir -p /etc/modprobe.d
+cat > /etc/modprobe.d/modkit-test.conf <<'EOF'
+# every directive, on the test modules
+alias mkalias mk_params
+alias mk-star-* mk_chain_a
+options mk_params p_int=42 p_charp=from_config
+options mkalias p_short=3
+install mk_fail /bin/echo "install ran for $MODPROBE_MODULE with '$CMDLINE_OPTS'"
+remove mk_fail /bin/echo "remove ran for $MODPROBE_MODULE"
+install mk_kprobe /bin/false
+blacklist mk_devtable
+softdep mk_chain_a post: mk_diamond_top
+softdep mk_diamond_left pre: no_such_softdep
+weakdep mk_chain_b mk_diamond_right
+EOF
+cat > /etc/failing-dep.conf <<'EOF'
+options mk_chain_c no_such_parameter=1
+EOF
+
+unload_all() {
+    for i in 1 2 3 4 5; do
+        for m in $(cut -d' ' -f1 /proc/modules); do $R/rmmod "$m" 2>/dev/null; done
+    done
+}
+state() {
+    cut -d' ' -f1,3 /proc/modules | sort
+    if [ -d /sys/module/mk_params ]; then
+        for p in p_int p_short p_ushort p_charp p_string; do
+            echo "mk_params.$p=$(cat /sys/module/mk_params/parameters/$p)"
+        done
+    fi
+}
+run() {
+    prog=$1; shift
+    "$prog" "$@" > /tmp/out 2> /tmp/err; echo "exit=$?" >> /tmp/out
+    state >> /tmp/out
+}
+# case NAME SETUP ARGS [CLEANUP]: modprobe ARGS from the state SETUP makes
+case_() {
+    name=$1 setup=$2 args=$3 cleanup=${4:-unload_all}
+    eval "$setup" >/dev/null 2>&1
+    eval "run /sbin/modkit modprobe $args"; mv /tmp/out /tmp/o1; mv /tmp/err /tmp/e1
+    eval "$cleanup" >/dev/null 2>&1
+    eval "$setup" >/dev/null 2>&1
+    eval "run $R/modprobe $args"; mv /tmp/out /tmp/o2; mv /tmp/err /tmp/e2
+    eval "$cleanup" >/dev/null 2>&1
+    if cmp -s /tmp/o1 /tmp/o2 && cmp -s /tmp/e1 /tmp/e2; then
+        pass "$name"
+    else
+        bad "$name"
+        echo "--- modkit:"; cat /tmp/o1 /tmp/e1; echo "--- kmod:"; cat /tmp/o2 /tmp/e2
+    fi
+}
+BUILTIN=$(sed -n '1s|.*/||; 1s|\.ko$||p' "$md/modules.builtin")
+DEVALIAS=$(awk '$3 == "mk_devtable" && $2 ~ /^platform:/ { print $2; exit }' "$md/modules.alias")
+[ -n "$DEVALIAS" ] && pass "mk_devtable has a platform alias ($DEVALIAS)" || bad "no platform alias for mk_devtable"
+grep -q "mk_params.p_ushort=7" /proc/cmdline && pass "kernel command line has module options" ||
+    bad "boot with --append 'mk_params.p_ushort=7 ...'"
+
+case_ "load by name" ":" "dummy"
+case_ "load by name with options from config, kernel command line and arguments" ":" \
+    "mk_params p_int=5 'p_charp=two words'"
+case_ "load with a softdep (pre: mk_chain_c from MODULE_SOFTDEP)" ":" "-v mk_params"
+case_ "load by a module's own alias" ":" "mk-params-alias"
+case_ "load by a configured alias (its options apply)" ":" "mkalias"
+case_ "load by a wildcard configured alias" ":" "mk-star-anything"
+case_ "load by symbol" ":" "symbol:mk_c_ns_value"
+case_ "dependency chain and post softdep, verbose" ":" "-v mk_chain_a"
+case_ "diamond with a softdep that is not found" ":" "mk_diamond_left"
+case_ "real module chain (btrfs)" ":" "-v btrfs"
+case_ "real module by alias (fs-btrfs)" ":" "fs-btrfs"
+case_ "blacklisted module by name loads" ":" "mk_devtable"
+case_ "blacklisted module by name with -b" ":" "-b mk_devtable"
+case_ "blacklisted module by alias is skipped" ":" "'$DEVALIAS'"
+case_ "blacklist from the kernel command line, -b" ":" "-b mk_held"
+case_ "blacklist from the kernel command line, by name" ":" "mk_held"
+case_ "install command with \$CMDLINE_OPTS" ":" "mk_fail a=1 b=2"
+case_ "install command ignored (-i): init fails" ":" "-i mk_fail"
+case_ "install command failing" ":" "mk_kprobe"
+case_ "remove command" ":" "-r mk_fail"
+case_ "remove command ignored, not loaded" ":" "-r -i mk_fail"
+case_ "missing module" ":" "no_such_module"
+case_ "missing module, quiet" ":" "-q no_such_module"
+case_ "missing modules with -a" ":" "-a no_such_a dummy no_such_b"
+case_ "dependency fails to load" ":" "-C /etc/failing-dep.conf mk_chain_a"
+case_ "already loaded" "$R/modprobe dummy" "dummy"
+case_ "already loaded, --first-time" "$R/modprobe dummy" "--first-time dummy"
+case_ "built-in module" ":" "$BUILTIN"
+case_ "built-in module, --first-time" ":" "--first-time $BUILTIN"
+case_ "dry run, verbose" ":" "-n -v mk_chain_a"
+case_ "show depends of a loaded chain" "$R/modprobe mk_chain_a" "-D mk_chain_a"
+case_ "force flags" ":" "-f --force-vermagic --force-modversion dummy"
+case_ "several with -a" ":" "-a dummy loop mk_chain_b"
+case_ "remove with dependencies" "$R/modprobe mk_chain_a" "-r mk_chain_a"
+case_ "remove, verbose" "$R/modprobe btrfs" "-r -v btrfs"
+case_ "remove held by another module" "$R/modprobe mk_chain_a" "-r mk_chain_c"
+case_ "remove with --remove-holders" "$R/modprobe mk_chain_a" "-r --remove-holders -v mk_chain_c"
+case_ "remove several with -a" "$R/modprobe -a dummy loop" "-r -a dummy loop no_such"
+case_ "remove not loaded" ":" "-r dummy"
+case_ "remove not loaded, --first-time" ":" "-r --first-time dummy"
+case_ "remove built-in" ":" "-r $BUILTIN"
+case_ "remove by alias" "$R/modprobe mk_params" "-r mkalias"
+case_ "remove dry run" "$R/modprobe mk_chain_a" "-r -n -v mk_chain_a"
+case_ "remove in use by an open device" "$R/insmod $md/extra/mk_held.ko; (sleep 4 < /dev/mk_held &) ; sleep 1" \
+    "-r mk_held" "sleep 4; unload_all"
+case_ "remove in use, --wait gives up" "$R/insmod $md/extra/mk_held.ko; (sleep 4 < /dev/mk_held &) ; sleep 1" \
+    "-r -w 300 mk_held" "sleep 4; unload_all"
+case_ "remove with --wait once unused" "$R/insmod $md/extra/mk_held.ko; (sleep 1 < /dev/mk_held &) ; sleep 0.3" \
+    "-r -w 3000 mk_held" "sleep 2; unload_all"
+case_ "show config" ":" "-c"
+export MODPROBE_OPTIONS="-v -C /etc/modprobe.d"
+case_ "MODPROBE_OPTIONS from the environment" ":" "mk_chain_b"
+unset MODPROBE_OPTIONS
+
+# two modprobes of the same module at once both succeed
+for tool in "/sbin/modkit modprobe" "$R/modprobe"; do
+    unload_all
+    $tool mk_chain_a & a=$!
+    $tool mk_chain_a & b=$!
+    wait $a; ra=$?; wait $b; rb=$?
+    if [ $ra = 0 ] && [ $rb = 0 ] && grep -q '^mk_chain_a ' /proc/modules; then
+        pass "concurrent modprobe ($tool): both exit 0"
+    else
+        bad "concurrent modprobe ($tool): exits $ra $rb"; cat /proc/modules
+    fi
+done
+unload_all
+/sbin/modkit modprobe btrfs & a=$!
+$R/modprobe btrfs & b=$!
+wait $a; ra=$?; wait $b; rb=$?
+[ $ra = 0 ] && [ $rb = 0 ] && pass "concurrent modkit and kmod modprobe both exit 0" ||
+    bad "concurrent modkit and kmod: exits $ra $rb"
+unload_all
+
+# options from every source reach the module's parameters, in kmod's order
+/sbin/modkit modprobe mk_params p_int=5 && pass "modprobe mk_params with options" || bad "modprobe mk_params"
+p() { cat /sys/module/mk_params/parameters/$1; }
+[ "$(p p_int)" = 5 ] && [ "$(p p_charp)" = from_config ] && [ "$(p p_ushort)" = 7 ] &&
+    [ "$(p p_string)" = from_cmdline ] && pass "options from config, cmdline and arguments reach /sys/module" ||
+    bad "parameters: p_int=$(p p_int) p_charp=$(p p_charp) p_ushort=$(p p_ushort) p_string=$(p p_string)"
+unload_all
+
+# lsmod --tree: who uses whom, as the kernel's holders say (mk_chain_a
+# uses symbols of both mk_chain_b and mk_chain_c)
+$R/insmod $md/extra/mk_chain_c.ko; $R/insmod $md/extra/mk_chain_b.ko; $R/insmod $md/extra/mk_chain_a.ko
+$R/modprobe dummy
+/sbin/modkit lsmod --tree > /tmp/tree
+printf 'dummy\nmk_chain_a\n\342\224\234\342\224\200\342\224\200 mk_chain_b\n\342\224\202   \342\224\224\342\224\200\342\224\200 mk_chain_c\n\342\224\224\342\224\200\342\224\200 mk_chain_c\n' > /tmp/tree.want
+cmp -s /tmp/tree /tmp/tree.want && pass "lsmod --tree shows the chain" || { bad "lsmod --tree"; cat /tmp/tree; }
+/sbin/modkit lsmod --tree=dot > /tmp/tree.dot
+edges=0 missing=0
+for d in /sys/module/*/holders; do
+    m=${d%/holders}; m=${m##*/}
+    for h in $(ls "$d"); do
+        edges=$((edges + 1))
+        grep -q "\"$h\" -> \"$m\";" /tmp/tree.dot || missing=$((missing + 1))
+    done
+done
+[ $edges -ge 2 ] && [ $missing = 0 ] && [ "$(grep -c -- ' -> ' /tmp/tree.dot)" = $edges ] &&
+    pass "lsmod --tree=dot has an edge for each holder ($edges)" || { bad "lsmod --tree=dot ($edges edges, $missing missing)"; cat /tmp/tree.dot; }
+unload_all
+exit $fail
