@@ -432,6 +432,10 @@ pub(crate) struct Depmod<'a> {
     uncrel: HashSet<Vec<u8>>,
     pub(crate) mods: Vec<Mod>,
     pub(crate) symbols: HashMap<Vec<u8>, Sym>,
+    /// Set while kmod would hold a library context: its `-vv` messages
+    /// name it by address ("registered" / "released"); modkit prints the
+    /// address of its own state in the same places.
+    context: Option<usize>,
 }
 
 /// Runs depmod; returns the exit status (0 or 1).
@@ -449,11 +453,21 @@ pub fn run(opts: &Options, rep: &mut dyn Reporter) -> u8 {
         uncrel: HashSet::new(),
         mods: Vec::new(),
         symbols: HashMap::new(),
+        context: None,
     };
-    match d.run() {
+    let status = match d.run() {
         Ok(true) => 0,
-        Ok(false) | Err(Fatal) => 1,
+        Ok(false) => 1,
+        // kmod's fatal messages exit on the spot
+        Err(Fatal) => return 1,
+    };
+    if let Some(addr) = d.context {
+        d.log.log(
+            Level::Info,
+            format!("context {addr:#x} released\n").as_bytes(),
+        );
     }
+    status
 }
 
 impl<'a> Depmod<'a> {
@@ -490,14 +504,24 @@ impl<'a> Depmod<'a> {
             all = true;
         }
 
+        // kmod creates its library context here and logs, from -vv on,
+        // the address of the logging function it installs.
+        let logger = run as fn(&Options, &mut dyn Reporter) -> u8 as usize;
+        let msg = format!("custom logging function {logger:#x} registered\n");
+        self.log.log(Level::Info, msg.as_bytes());
+        self.context = Some(self as *const Depmod<'a> as usize);
+
         if let Some(symvers) = &opts.symvers {
             if let Err(e) = self.load_symvers(symvers) {
                 let msg = cat(&[b"could not load ", symvers, b": ", serr(e), b"\n"]);
+                // kmod leaves without releasing the context on this path
+                self.context = None;
                 return Err(self.log.crit(&msg));
             }
         } else if let Some(map) = &opts.system_map {
             if let Err(e) = self.load_system_map(map) {
                 let msg = cat(&[b"could not load ", map, b": ", serr(e), b"\n"]);
+                self.context = None;
                 return Err(self.log.crit(&msg));
             }
         } else if opts.print_unknown {
