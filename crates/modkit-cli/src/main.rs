@@ -15,6 +15,7 @@ mod log;
 mod lsmod;
 mod modinfo;
 mod output;
+mod printk;
 mod rmmod;
 mod simpleopts;
 
@@ -57,6 +58,11 @@ const TOOLS: &[Tool] = &[
         name: "modinfo",
         about: "show information about kernel modules (kmod compatible)",
         run: modinfo::main,
+    },
+    Tool {
+        name: "printk",
+        about: "show or set the console log levels and printk controls by name",
+        run: printk::main,
     },
     Tool {
         name: "rmmod",
