@@ -16,6 +16,7 @@ mod lsmod;
 mod modinfo;
 mod modprobe;
 mod output;
+mod printk;
 mod rmmod;
 mod simpleopts;
 
@@ -64,6 +65,11 @@ const TOOLS: &[Tool] = &[
         about:
             "load or remove modules with their dependencies (kmod compatible; -D --format=json|dot)",
         run: modprobe::main,
+    },
+    Tool {
+        name: "printk",
+        about: "show or set the console log levels and printk controls by name",
+        run: printk::main,
     },
     Tool {
         name: "rmmod",

@@ -57,6 +57,7 @@ fn sort(graph: &[(&str, &[usize])]) -> (bool, Vec<i64>, Vec<Vec<usize>>, Vec<Str
         uncrel: HashSet::new(),
         mods: graph.iter().map(|(n, deps)| module(n, deps)).collect(),
         symbols: HashMap::new(),
+        context: None,
     };
     for i in 0..d.mods.len() {
         d.mods[i].idx = i;

@@ -7,6 +7,8 @@
 //! - [`syslog`] — the `syslog(2)` actions (read, clear, console control)
 //!   and the `<prio>[ts] message` text they return.
 //! - [`time`] — boot time and local time conversion for printing dates.
+//! - [`printk_control`] — the console log levels, `printk_devkmsg`,
+//!   `dmesg_restrict` and `kptr_restrict` of `/proc/sys/kernel`.
 //!
 //! ```no_run
 //! use modkit::kmsg::reader::{Event, KmsgReader, Position};
@@ -20,6 +22,7 @@
 //! # Ok::<(), modkit::Error>(())
 //! ```
 
+pub mod printk_control;
 pub mod reader;
 pub mod record;
 pub mod syslog;
