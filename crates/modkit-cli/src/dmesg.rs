@@ -330,44 +330,11 @@ fn max_threads_id_size() -> i32 {
 fn c_strtol_exact(s: &[u8]) -> Option<(i64, bool)> {
     // strtol(str, &end, 10) over the whole of `s` (which is followed by
     // ',' or the end in C): (value, ERANGE).
-    let mut i = 0;
-    while i < s.len() && matches!(s[i], b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r') {
-        i += 1;
-    }
-    let mut neg = false;
-    if i < s.len() && (s[i] == b'+' || s[i] == b'-') {
-        neg = s[i] == b'-';
-        i += 1;
-    }
-    let digits_start = i;
-    let mut mag: u64 = 0;
-    let mut over = false;
-    while i < s.len() && s[i].is_ascii_digit() {
-        match mag
-            .checked_mul(10)
-            .and_then(|m| m.checked_add(u64::from(s[i] - b'0')))
-        {
-            Some(m) => mag = m,
-            None => over = true,
-        }
-        i += 1;
-    }
-    if i == digits_start || i != s.len() {
-        // No number, or trailing bytes: C compares end - str with len.
-        return if over { Some((0, true)) } else { None };
-    }
-    let limit = if neg { 1u64 << 63 } else { (1u64 << 63) - 1 };
-    if over || mag > limit {
+    let p = modkit::cnum::strtol(s, 10);
+    if p.overflow {
         return Some((0, true));
     }
-    Some((
-        if neg {
-            -(mag as i128) as i64
-        } else {
-            mag as i64
-        },
-        false,
-    ))
+    (p.end != 0 && p.end == s.len()).then_some((p.value, false))
 }
 
 impl Ctl {

@@ -262,81 +262,19 @@ fn modprobe_options_append(value: &[u8]) {
 
 /// C `strtoul(s, &end, 0)` accepting only a fully consumed, non-empty `s`.
 fn parse_c_ulong(s: &[u8]) -> Option<u64> {
-    let mut i = 0;
-    while i < s.len() && matches!(s[i], b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r') {
-        i += 1;
-    }
-    let neg = matches!(s.get(i), Some(b'-'));
-    if matches!(s.get(i), Some(b'+' | b'-')) {
-        i += 1;
-    }
-    let mut base = 10;
-    if s.get(i) == Some(&b'0') {
-        if matches!(s.get(i + 1), Some(b'x' | b'X'))
-            && s.get(i + 2).is_some_and(u8::is_ascii_hexdigit)
-        {
-            base = 16;
-            i += 2;
-        } else {
-            base = 8;
-        }
-    }
-    let start = i;
-    let mut v: u64 = 0;
-    let mut over = false;
-    while let Some(d) = s.get(i).and_then(|&c| (c as char).to_digit(base)) {
-        match v
-            .checked_mul(u64::from(base))
-            .and_then(|m| m.checked_add(u64::from(d)))
-        {
-            Some(n) => v = n,
-            None => over = true,
-        }
-        i += 1;
-    }
-    if s.is_empty() || i == start || i != s.len() {
-        return None;
-    }
-    if over {
-        return Some(u64::MAX);
-    }
-    Some(if neg { v.wrapping_neg() } else { v })
+    let p = modkit::cnum::strtoul(s, 0);
+    (!s.is_empty() && p.end == s.len()).then_some(p.value)
 }
 
 /// libkmod's `KMOD_LOG` priority: a number, or `err`, `info`, `debug`.
 fn kmod_log_priority(s: &[u8]) -> i32 {
-    let digits_end = {
-        let mut i = 0;
-        while i < s.len() && matches!(s[i], b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r') {
-            i += 1;
-        }
-        if matches!(s.get(i), Some(b'+' | b'-')) {
-            i += 1;
-        }
-        let st = i;
-        while i < s.len() && s[i].is_ascii_digit() {
-            i += 1;
-        }
-        (i, st)
-    };
-    let (end, st) = digits_end;
-    let rest = &s[end..];
-    if rest.is_empty() || matches!(rest[0], b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r') {
-        let text = String::from_utf8_lossy(&s[..end]);
-        return if end == st {
-            0
-        } else {
-            text.trim().parse::<i64>().map_or(0, |v| v as i32)
-        };
-    }
-    if s.starts_with(b"err") {
-        prio::ERR
-    } else if s.starts_with(b"info") {
-        prio::INFO
-    } else if s.starts_with(b"debug") {
-        prio::DEBUG
-    } else {
-        0
+    let p = modkit::cnum::strtol(s, 10);
+    match s.get(p.end) {
+        None | Some(b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r') => p.value as i32,
+        _ if s.starts_with(b"err") => prio::ERR,
+        _ if s.starts_with(b"info") => prio::INFO,
+        _ if s.starts_with(b"debug") => prio::DEBUG,
+        _ => 0,
     }
 }
 

@@ -3,6 +3,7 @@
 //! The library behind the `modkit` multi-call binary, usable on its own by
 //! initramfs builders and other tools. One module per concept:
 //!
+//! - [`cnum`] — C's `strtol`/`strtoul`, for numbers read as the C tools read them.
 //! - [`compression`] — detect and decompress `.ko.xz`, `.ko.zst`, `.ko.gz`.
 //! - [`elf`] — the kernel-module ELF reader (`.modinfo`, `__versions`, symbols).
 //! - [`signature`] — the appended module signature (PKCS#7).
@@ -33,6 +34,7 @@
 #![warn(missing_docs)]
 
 pub mod builtin;
+pub mod cnum;
 pub mod compression;
 pub mod config;
 pub mod depmod;

@@ -205,23 +205,9 @@ impl KernelState {
 /// `strtol(s, &end, 10)` followed by kmod's check that a space (e.g. the
 /// newline) ends the number.
 fn parse_long(s: &str) -> Option<i64> {
-    let t = s.trim_start();
-    let (neg, digits) = match t.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, t.strip_prefix('+').unwrap_or(t)),
-    };
-    let end = digits
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(digits.len());
-    if end == 0 {
-        return None;
-    }
-    let rest = &digits[end..];
-    if !rest.starts_with(|c: char| c.is_ascii_whitespace()) {
-        return None;
-    }
-    let v: i64 = digits[..end].parse().ok()?;
-    Some(if neg { -v } else { v })
+    let p = crate::cnum::strtol(s.as_bytes(), 10);
+    let next = s.as_bytes().get(p.end)?;
+    (p.end != 0 && matches!(next, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')).then_some(p.value)
 }
 
 #[cfg(test)]

@@ -122,40 +122,8 @@ fn c_isspace(c: u8) -> bool {
 
 /// C's `strtoll(s, &end, 10)`: (value, bytes consumed, overflowed).
 fn strtoll(s: &[u8]) -> (i64, usize, bool) {
-    let mut i = 0;
-    while i < s.len() && c_isspace(s[i]) {
-        i += 1;
-    }
-    let mut neg = false;
-    if i < s.len() && (s[i] == b'+' || s[i] == b'-') {
-        neg = s[i] == b'-';
-        i += 1;
-    }
-    if i >= s.len() || !s[i].is_ascii_digit() {
-        return (0, 0, false);
-    }
-    let mut mag: u64 = 0;
-    let mut over = false;
-    while i < s.len() && s[i].is_ascii_digit() {
-        match mag
-            .checked_mul(10)
-            .and_then(|m| m.checked_add(u64::from(s[i] - b'0')))
-        {
-            Some(m) => mag = m,
-            None => over = true,
-        }
-        i += 1;
-    }
-    let limit = if neg { 1u64 << 63 } else { (1u64 << 63) - 1 };
-    if over || mag > limit {
-        return (if neg { i64::MIN } else { i64::MAX }, i, true);
-    }
-    let v = if neg {
-        (mag as i64).wrapping_neg()
-    } else {
-        mag as i64
-    };
-    (v, i, false)
+    let p = modkit::cnum::strtol(s, 10);
+    (p.value, p.end, p.overflow)
 }
 
 /// util-linux's `parse_sec`: `5min 3s`, `1.5h`... in microseconds.

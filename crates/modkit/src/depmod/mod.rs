@@ -1560,37 +1560,8 @@ fn read_stream(path: &[u8]) -> Result<Vec<u8>, Errno> {
 /// `strtoull(s, &end, 16)` where the whole token must be converted
 /// (`*end == '\0'`), as depmod checks a `Module.symvers` CRC.
 fn strtoull_hex(s: &[u8]) -> Option<u64> {
-    let mut i = 0;
-    while i < s.len() && matches!(s[i], b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r') {
-        i += 1;
-    }
-    let mut neg = false;
-    if i < s.len() && (s[i] == b'+' || s[i] == b'-') {
-        neg = s[i] == b'-';
-        i += 1;
-    }
-    if s.len() >= i + 3 && s[i] == b'0' && (s[i + 1] | 0x20) == b'x' && s[i + 2].is_ascii_hexdigit()
-    {
-        i += 2;
-    }
-    let digits_start = i;
-    let mut v: u64 = 0;
-    let mut overflow = false;
-    while i < s.len() && s[i].is_ascii_hexdigit() {
-        let d = u64::from((s[i] as char).to_digit(16).unwrap_or(0));
-        match v.checked_mul(16).and_then(|x| x.checked_add(d)) {
-            Some(x) => v = x,
-            None => overflow = true,
-        }
-        i += 1;
-    }
-    if i == digits_start || i != s.len() {
-        return None;
-    }
-    if overflow {
-        return Some(u64::MAX);
-    }
-    Some(if neg { v.wrapping_neg() } else { v })
+    let p = crate::cnum::strtoul(s, 16);
+    (p.end != 0 && p.end == s.len()).then_some(p.value)
 }
 
 #[cfg(test)]

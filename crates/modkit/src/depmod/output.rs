@@ -569,39 +569,8 @@ fn scan_major_minor(s: &[u8], prefix: &[u8]) -> Option<(u32, u32)> {
 /// One `%u` conversion: optional white space and sign, decimal digits;
 /// the value wraps like `strtoul` stored in an `unsigned int`.
 pub(crate) fn scan_u32(s: &[u8]) -> Option<(u32, &[u8])> {
-    let mut i = 0;
-    while i < s.len() && matches!(s[i], b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r') {
-        i += 1;
-    }
-    let mut neg = false;
-    if i < s.len() && (s[i] == b'+' || s[i] == b'-') {
-        neg = s[i] == b'-';
-        i += 1;
-    }
-    let start = i;
-    let mut v: u64 = 0;
-    let mut overflow = false;
-    while i < s.len() && s[i].is_ascii_digit() {
-        match v
-            .checked_mul(10)
-            .and_then(|x| x.checked_add(u64::from(s[i] - b'0')))
-        {
-            Some(x) => v = x,
-            None => overflow = true,
-        }
-        i += 1;
-    }
-    if i == start {
-        return None;
-    }
-    let v = if overflow {
-        u64::MAX
-    } else if neg {
-        v.wrapping_neg()
-    } else {
-        v
-    };
-    Some((v as u32, &s[i..]))
+    let p = crate::cnum::strtoul(s, 10);
+    (p.end != 0).then(|| (p.value as u32, &s[p.end..]))
 }
 
 fn devname(d: &mut Depmod<'_>, _state: &mut State, dry: bool) -> R<Generated> {
