@@ -127,6 +127,26 @@ export MODPROBE_OPTIONS="-v -C /etc/modprobe.d"
 case_ "MODPROBE_OPTIONS from the environment" ":" "mk_chain_b"
 unset MODPROBE_OPTIONS
 
+# -s: messages go to syslog (busybox syslogd here) instead of stderr
+syslogd -n -O /tmp/syslog.log & slpid=$!
+sleep 1
+for t in modkit kmod; do
+    [ $t = modkit ] && tool="/sbin/modkit modprobe" || tool=$R/modprobe
+    before=$(wc -l < /tmp/syslog.log 2>/dev/null || echo 0)
+    $tool -s -a no_such_module dummy > /tmp/s.out.$t 2> /tmp/s.err.$t; echo "exit=$?" >> /tmp/s.out.$t
+    $tool -s --first-time dummy >> /tmp/s.out.$t 2>> /tmp/s.err.$t; echo "exit=$?" >> /tmp/s.out.$t
+    sleep 1
+    tail -n +$((before + 1)) /tmp/syslog.log | sed -n 's/^.* \(daemon\.[a-z]* modprobe: .*\)$/\1/p' > /tmp/s.log.$t
+    unload_all
+done
+kill $slpid
+if [ -s /tmp/s.log.kmod ] && cmp -s /tmp/s.log.modkit /tmp/s.log.kmod && cmp -s /tmp/s.out.modkit /tmp/s.out.kmod &&
+    [ ! -s /tmp/s.err.modkit ] && [ ! -s /tmp/s.err.kmod ]; then
+    pass "modprobe -s logs to syslog like kmod ($(wc -l < /tmp/s.log.kmod) lines)"
+else
+    bad "modprobe -s"; for f in /tmp/s.*; do echo "--- $f"; cat $f; done
+fi
+
 # two modprobes of the same module at once both succeed
 for tool in "/sbin/modkit modprobe" "$R/modprobe"; do
     unload_all
