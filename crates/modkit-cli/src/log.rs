@@ -100,6 +100,51 @@ impl Log {
     }
 }
 
+/// libkmod's own logger, in use while a library context is created (so
+/// for problems in the `modprobe.d` configuration): `libkmod: ERROR:
+/// function: message` on stderr, at the priority of `KMOD_LOG` (`err`,
+/// `info`, `debug` or a number; errors by default).
+pub fn libkmod_early_log(level: i32, func: &str, msg: &[u8]) {
+    let threshold =
+        std::env::var_os("KMOD_LOG").map_or(prio::ERR, |v| kmod_log_priority(v.as_encoded_bytes()));
+    if level > threshold {
+        return;
+    }
+    let name = match level {
+        0 => "EMERGENCY".to_string(),
+        1 => "ALERT".to_string(),
+        2 => "CRITICAL".to_string(),
+        3 => "ERROR".to_string(),
+        4 => "WARNING".to_string(),
+        5 => "NOTICE".to_string(),
+        6 => "INFO".to_string(),
+        7 => "DEBUG".to_string(),
+        other => format!("L:{other}"),
+    };
+    let line = [
+        b"libkmod: ",
+        name.as_bytes(),
+        b": ",
+        func.as_bytes(),
+        b": ",
+        msg,
+    ]
+    .concat();
+    let _ = std::io::stderr().lock().write_all(&line);
+}
+
+/// libkmod's reading of `KMOD_LOG`: a number, or `err`, `info`, `debug`.
+pub fn kmod_log_priority(s: &[u8]) -> i32 {
+    let p = modkit::cnum::strtol(s, 10);
+    match s.get(p.end) {
+        None | Some(b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r') => p.value as i32,
+        _ if s.starts_with(b"err") => prio::ERR,
+        _ if s.starts_with(b"info") => prio::INFO,
+        _ if s.starts_with(b"debug") => prio::DEBUG,
+        _ => 0,
+    }
+}
+
 /// `Mmm dd hh:mm:ss` in UTC (the syslog daemon stamps received messages
 /// with its own clock anyway).
 fn syslog_timestamp() -> String {

@@ -126,13 +126,23 @@ pub fn main(args: Vec<OsString>) -> u8 {
     } else {
         ModuleDir::for_kernel(None, None)
     };
-    let dir = match dir {
+    let mut dir = match dir {
         Ok(d) => d,
         Err(_) => {
             output::stderr(&format!("{prog}: ERROR: kmod_new() failed!\n"));
             return 1;
         }
     };
+    // kmod's modinfo creates its library context with no configuration
+    // paths: only the module directory's modules.softdep/weakdep and the
+    // kernel command line are read (their problems reported by libkmod's
+    // logger), never modprobe.d.
+    dir.set_config(modkit::config::ModprobeConfig::load(
+        dir.dirname(),
+        Some(&[]),
+        modkit::config::read_kernel_cmdline().as_deref(),
+        &mut |level, func, msg| crate::log::libkmod_early_log(level as i32, func, msg),
+    ));
 
     let mut tool = Modinfo {
         prog,

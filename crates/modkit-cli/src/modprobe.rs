@@ -266,18 +266,6 @@ fn parse_c_ulong(s: &[u8]) -> Option<u64> {
     (!s.is_empty() && p.end == s.len()).then_some(p.value)
 }
 
-/// libkmod's `KMOD_LOG` priority: a number, or `err`, `info`, `debug`.
-fn kmod_log_priority(s: &[u8]) -> i32 {
-    let p = modkit::cnum::strtol(s, 10);
-    match s.get(p.end) {
-        None | Some(b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r') => p.value as i32,
-        _ if s.starts_with(b"err") => prio::ERR,
-        _ if s.starts_with(b"info") => prio::INFO,
-        _ if s.starts_with(b"debug") => prio::DEBUG,
-        _ => 0,
-    }
-}
-
 /// Entry point: `argv[0]` is the program name.
 pub fn main(args: Vec<OsString>) -> u8 {
     let prog = crate::getopt::program_name(&args[0]);
@@ -467,28 +455,13 @@ fn run(prog: &str, argv: Vec<OsString>, out: &Rc<RefCell<Stdout>>) -> u8 {
     };
     // libkmod reports configuration problems before modprobe installs its
     // logger: as "libkmod: LEVEL: function: ...", at KMOD_LOG's priority.
-    let early_priority =
-        std::env::var_os("KMOD_LOG").map_or(prio::ERR, |v| kmod_log_priority(v.as_bytes()));
     let config_paths = (!o.config_paths.is_empty()).then_some(o.config_paths.as_slice());
     let cmdline = read_kernel_cmdline();
     let config = ModprobeConfig::load(
         &dirname,
         config_paths,
         cmdline.as_deref(),
-        &mut |level, func, msg| {
-            if level as i32 <= early_priority {
-                let line = [
-                    b"libkmod: ",
-                    libkmod_prio_name(level as i32).as_bytes(),
-                    b": ",
-                    func.as_bytes(),
-                    b": ",
-                    msg,
-                ]
-                .concat();
-                output::stderr_bytes(&line);
-            }
-        },
+        &mut |level, func, msg| crate::log::libkmod_early_log(level as i32, func, msg),
     );
     log.priority = o.verbose;
     let log = Rc::new(log);
@@ -532,21 +505,6 @@ fn run(prog: &str, argv: Vec<OsString>, out: &Rc<RefCell<Stdout>>) -> u8 {
         mp.print_shown();
     }
     u8::from(err.is_err())
-}
-
-/// libkmod's default logger's priority names.
-fn libkmod_prio_name(p: i32) -> String {
-    match p {
-        0 => "EMERGENCY".into(),
-        1 => "ALERT".into(),
-        2 => "CRITICAL".into(),
-        3 => "ERROR".into(),
-        4 => "WARNING".into(),
-        5 => "NOTICE".into(),
-        6 => "INFO".into(),
-        7 => "DEBUG".into(),
-        other => format!("L:{other}"),
-    }
 }
 
 /// kmod falls back to syslog when standard error is closed.

@@ -279,3 +279,74 @@ fn non_utf8_operands_are_printed_as_given() {
         }
     }
 }
+
+/// kmod's modinfo reads no `modprobe.d` (its library context has no
+/// configuration paths) but does parse the kernel command line: with a
+/// configuration in `/run/modprobe.d` (a default directory) and a kernel
+/// command line with a bad option, both put in place in a private mount
+/// namespace, modkit's modinfo must ignore the one and report the other
+/// as kmod's does.
+#[test]
+fn modprobe_d_is_ignored_and_kernel_cmdline_read_like_kmod() {
+    let tree = Tree::get("6.1");
+    let dir = tempdir();
+    let conf = dir.join("test.conf");
+    std::fs::write(
+        &conf,
+        "alias my-alias dummy\nalias fs-x* btrfs\nalias two-* loop\nalias two-* dummy\n\
+         install only_install /bin/true\nremove only_remove /bin/true\n\
+         alias not-a-module no_such_target\nbogus line\noptions dummy\n",
+    )
+    .unwrap();
+    let cmdline = dir.join("cmdline");
+    std::fs::write(&cmdline, "quiet bad]mod.x=1 dummy.numdummies=2\n").unwrap();
+    let mut failures = Vec::new();
+    for operands in [
+        &["my-alias"][..],
+        &["my_alias", "fs-xyz", "two-x"],
+        &["-F", "filename", "two-2", "dummy"],
+        &["only_install"],
+        &["only-remove", "not-a-module"],
+        &["-m", "my-alias"],
+    ] {
+        let run = |prog: &std::path::Path, pre: &[&str]| {
+            let out = std::process::Command::new("unshare")
+                .args(["-m", "--", "sh", "-c"])
+                .arg(
+                    "mount -t tmpfs tmpfs /run && mkdir /run/modprobe.d && cp \"$0\" /run/modprobe.d/ \
+                     && mount --bind \"$1\" /proc/cmdline && shift && exec \"$@\"",
+                )
+                .arg(&conf)
+                .arg(&cmdline)
+                .arg(prog)
+                .args(pre)
+                .arg("-b")
+                .arg(&tree.root)
+                .args(["-k", &tree.version])
+                .args(operands)
+                .env("LC_ALL", "C")
+                .output()
+                .expect("unshare");
+            out
+        };
+        let ours = run(&modkit(), &["modinfo"]);
+        let theirs = run(&ref_tool("modinfo"), &[]);
+        if ours.stdout != theirs.stdout
+            || ours.stderr != theirs.stderr
+            || ours.status.code() != theirs.status.code()
+        {
+            failures.push(format!(
+                "modinfo {operands:?}: exit {:?} vs {:?}\n{}\n{}",
+                ours.status.code(),
+                theirs.status.code(),
+                first_difference(&ours.stdout, &theirs.stdout),
+                first_difference(&ours.stderr, &theirs.stderr)
+            ));
+        }
+        assert!(
+            String::from_utf8_lossy(&theirs.stderr).contains("kcmdline_parse_result"),
+            "kmod did not see the kernel command line: the namespace setup failed"
+        );
+    }
+    assert_no_failures("modinfo with modprobe.d", &failures);
+}

@@ -14,6 +14,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use crate::builtin;
+use crate::config::ModprobeConfig;
 use crate::error::{errno, Error, Result};
 use crate::index::Index;
 use crate::module::{modname_normalize, InfoEntry, Module};
@@ -125,6 +126,7 @@ impl FoundModule {
 pub struct ModuleDir {
     dirname: PathBuf,
     indexes: [OnceCell<Option<Index>>; 5],
+    config: ModprobeConfig,
 }
 
 impl ModuleDir {
@@ -134,7 +136,15 @@ impl ModuleDir {
         Ok(ModuleDir {
             dirname: absolute_from_cwd(dirname)?,
             indexes: Default::default(),
+            config: ModprobeConfig::default(),
         })
+    }
+
+    /// Makes [`ModuleDir::lookup`] consult `config` too (its `alias`
+    /// lines first, its `install`/`remove` lines after the symbols), as
+    /// libkmod's lookup does for `modinfo`.
+    pub fn set_config(&mut self, config: ModprobeConfig) {
+        self.config = config;
     }
 
     /// The module directory the tools use for `-b ROOT` and `-k VERSION`:
@@ -183,8 +193,10 @@ impl ModuleDir {
     }
 
     /// Resolves a user-given string the way `kmod_module_new_from_lookup`
-    /// does without configuration: module names in `modules.dep.bin`,
-    /// `symbol:` names in `modules.symbols.bin`, alias patterns in
+    /// does: `alias` lines of the configuration (see
+    /// [`ModuleDir::set_config`]; `fnmatch` patterns), module names in
+    /// `modules.dep.bin`, `symbol:` names in `modules.symbols.bin`,
+    /// `install`/`remove` lines naming the module, alias patterns in
     /// `modules.alias.bin`, built-in names in `modules.builtin.bin`, then
     /// built-in aliases in `modules.builtin.alias.bin`; the first source with
     /// a match wins.
@@ -192,6 +204,20 @@ impl ModuleDir {
     /// An alias with unbalanced brackets is an `EINVAL` error.
     pub fn lookup(&self, given: &str) -> Result<Vec<FoundModule>> {
         let alias = alias_normalize(given)?;
+        let found: Vec<FoundModule> = self
+            .config
+            .aliases
+            .iter()
+            .filter(|a| crate::index::fnmatch(&a.pattern, alias.as_bytes()))
+            .map(|a| {
+                let mut m = FoundModule::named(&String::from_utf8_lossy(&a.modname));
+                m.alias = Some(String::from_utf8_lossy(&a.pattern).into_owned());
+                m
+            })
+            .collect();
+        if !found.is_empty() {
+            return Ok(found);
+        }
         let found = self.lookup_moddep(&alias);
         if !found.is_empty() {
             return Ok(found);
@@ -201,6 +227,15 @@ impl ModuleDir {
             if !found.is_empty() {
                 return Ok(found);
             }
+        }
+        let commands = [&self.config.install_commands, &self.config.remove_commands];
+        if let Some(c) = commands
+            .iter()
+            .find_map(|list| list.iter().find(|c| c.modname == alias.as_bytes()))
+        {
+            return Ok(vec![FoundModule::named(&String::from_utf8_lossy(
+                &c.modname,
+            ))]);
         }
         let found = self.lookup_wild(IndexKind::Alias, &alias, Builtin::Unknown)?;
         if !found.is_empty() {
