@@ -45,7 +45,7 @@ use crate::index::fnmatch;
 use crate::kernel::{self, Force};
 use crate::loaded::{InitState, KernelState};
 use crate::module::{modname_normalize, path_to_modname};
-use crate::resolve::{absolute_from_cwd, alias_normalize, IndexKind, ModuleDir};
+use crate::resolve::{absolute_from_cwd, ModuleDir};
 
 /// A module of a [`Context`]'s pool.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -149,7 +149,6 @@ pub type Logger = Box<dyn FnMut(Level, &[u8])>;
 /// libkmod's module pool.
 pub struct Context {
     dir: ModuleDir,
-    config: ModprobeConfig,
     kernel: KernelState,
     entries: Vec<Entry>,
     pool: HashMap<String, ModuleId>,
@@ -167,10 +166,10 @@ impl Context {
     /// cannot be found, an install command failing...) are reported
     /// through `log` in libkmod's words.
     pub fn new(moddir: &Path, config: ModprobeConfig, log: Logger) -> Result<Context> {
-        let dir = ModuleDir::new(moddir)?;
+        let mut dir = ModuleDir::new(moddir)?;
+        dir.set_config(config);
         Ok(Context {
             dir,
-            config,
             kernel: KernelState::new(),
             entries: Vec::new(),
             pool: HashMap::new(),
@@ -191,7 +190,7 @@ impl Context {
 
     /// The configuration read.
     pub fn config(&self) -> &ModprobeConfig {
-        &self.config
+        self.dir.config()
     }
 
     /// The module directory's indexes.
@@ -279,22 +278,20 @@ impl Context {
         Ok(id)
     }
 
-    fn parse_depline(&mut self, id: ModuleId, line: &str) {
+    /// Records a module's `modules.dep` line (its file and dependency
+    /// files, already joined to the module directory), as libkmod's
+    /// `kmod_module_parse_depline`: dependencies in reverse order.
+    fn set_depline(&mut self, id: ModuleId, path: Option<PathBuf>, deps: &[PathBuf]) {
         if self.e(id).dep_init {
             return;
         }
         self.em(id).dep_init = true;
-        let Some((path, deps)) = line.split_once(':') else {
-            return;
-        };
         if self.e(id).path.is_none() {
-            let p = self.join(path);
-            self.em(id).path = Some(p);
+            self.em(id).path = path;
         }
-        let mut list = Vec::new();
-        for dep in deps.split([' ', '\t']).filter(|s| !s.is_empty()) {
-            let p = self.join(dep);
-            match self.module_from_path(&p) {
+        let mut list = Vec::with_capacity(deps.len());
+        for p in deps {
+            match self.module_from_path(p) {
                 Ok(d) => list.insert(0, d),
                 Err(e) => {
                     let msg = format!("ctx=(modkit) path={} error={}\n", p.display(), strerror(e));
@@ -307,19 +304,11 @@ impl Context {
         self.em(id).deps = list;
     }
 
-    fn join(&self, path: &str) -> PathBuf {
-        if path.starts_with('/') {
-            PathBuf::from(path)
-        } else {
-            self.dir.dirname().join(path)
-        }
-    }
-
     fn resolve_deps(&mut self, id: ModuleId) {
         if !self.e(id).dep_init {
-            let name = self.e(id).name.clone();
-            if let Some(line) = self.dir.search_moddep(&name) {
-                self.parse_depline(id, &line);
+            let mut found = crate::resolve::FoundModule::named(&self.e(id).name);
+            if self.dir.module_path(&mut found).is_some() || !found.dependencies.is_empty() {
+                self.set_depline(id, found.path, &found.dependencies);
             }
         }
     }
@@ -404,104 +393,31 @@ impl Context {
     }
 
     /// Resolves what the user asked for (a name, an alias, `symbol:NAME`)
-    /// to modules, trying the sources in libkmod's order (see the module
-    /// documentation). Empty when nothing matches; `EINVAL` for an alias
-    /// with unbalanced brackets.
+    /// to modules of the pool, through [`ModuleDir::lookup`] with this
+    /// context's configuration (libkmod's sources and order). Empty when
+    /// nothing matches; `EINVAL` for an alias with unbalanced brackets.
     pub fn lookup(&mut self, given: &str) -> Result<Vec<ModuleId>> {
-        let alias = alias_normalize(given)?;
-        let found = self.lookup_config_alias(&alias);
-        if !found.is_empty() {
-            return Ok(found);
-        }
-        if !alias.contains(':') {
-            if let Some(line) = self.dir.search_moddep(&alias) {
-                let id = self.module_from_name(&alias);
-                self.parse_depline(id, &line);
-                return Ok(vec![id]);
+        let found = self.dir.lookup(given)?;
+        let mut out = Vec::with_capacity(found.len());
+        for f in found {
+            let id = match &f.alias {
+                Some(alias) => self.module_from_alias(alias, &f.name),
+                None => self.module_from_name(&f.name),
+            };
+            if f.builtin_state() == crate::resolve::Builtin::Yes {
+                self.em(id).builtin = Builtin::Yes;
             }
-        }
-        if alias.starts_with("symbol:") {
-            let found = self.lookup_wild(IndexKind::Symbols, &alias, false)?;
-            if !found.is_empty() {
-                return Ok(found);
+            match f.command {
+                Some((true, cmd)) => self.em(id).install_cmd = Some(Some(cmd)),
+                Some((false, cmd)) => self.em(id).remove_cmd = Some(Some(cmd)),
+                None => {}
             }
+            if f.dep_resolved && !self.e(id).dep_init {
+                self.set_depline(id, f.path, &f.dependencies);
+            }
+            out.push(id);
         }
-        let found = self.lookup_commands(&alias);
-        if !found.is_empty() {
-            return Ok(found);
-        }
-        let found = self.lookup_wild(IndexKind::Alias, &alias, false)?;
-        if !found.is_empty() {
-            return Ok(found);
-        }
-        if self.dir.is_builtin_name(&alias) {
-            let id = self.module_from_name(&alias);
-            self.em(id).builtin = Builtin::Yes;
-            return Ok(vec![id]);
-        }
-        self.lookup_wild(IndexKind::BuiltinAlias, &alias, true)
-    }
-
-    fn lookup_config_alias(&mut self, name: &str) -> Vec<ModuleId> {
-        let matches: Vec<(String, String)> = self
-            .config
-            .aliases
-            .iter()
-            .filter(|a| fnmatch(&a.pattern, name.as_bytes()))
-            .map(|a| (lossy(&a.pattern), lossy(&a.modname)))
-            .collect();
-        matches
-            .iter()
-            .map(|(pattern, modname)| self.module_from_alias(pattern, modname))
-            .collect()
-    }
-
-    fn lookup_commands(&mut self, name: &str) -> Vec<ModuleId> {
-        let install = self
-            .config
-            .install_commands
-            .iter()
-            .find(|c| c.modname == name.as_bytes())
-            .map(|c| c.text.clone());
-        if let Some(cmd) = install {
-            let id = self.module_from_name(name);
-            self.em(id).install_cmd = Some(Some(cmd));
-            return vec![id];
-        }
-        let remove = self
-            .config
-            .remove_commands
-            .iter()
-            .find(|c| c.modname == name.as_bytes())
-            .map(|c| c.text.clone());
-        if let Some(cmd) = remove {
-            let id = self.module_from_name(name);
-            self.em(id).remove_cmd = Some(Some(cmd));
-            return vec![id];
-        }
-        Vec::new()
-    }
-
-    fn lookup_wild(
-        &mut self,
-        kind: IndexKind,
-        alias: &str,
-        builtin: bool,
-    ) -> Result<Vec<ModuleId>> {
-        let Some(index) = self.dir.index(kind) else {
-            return Ok(Vec::new());
-        };
-        let values = index.search_wildcard(alias)?;
-        Ok(values
-            .iter()
-            .map(|v| {
-                let id = self.module_from_alias(alias, &v.value);
-                if builtin {
-                    self.em(id).builtin = Builtin::Yes;
-                }
-                id
-            })
-            .collect())
+        Ok(out)
     }
 
     /// The options configured for the module (`options` lines naming it or
@@ -513,7 +429,7 @@ impl Context {
         }
         let e = self.e(id);
         let mut opts: Option<Vec<u8>> = None;
-        for o in &self.config.options {
+        for o in &self.dir.config().options {
             let matches = o.modname == e.name.as_bytes()
                 || e.alias
                     .as_deref()
@@ -540,7 +456,8 @@ impl Context {
         }
         let name = self.e(id).name.clone();
         let cmd = self
-            .config
+            .dir
+            .config()
             .install_commands
             .iter()
             .find(|c| fnmatch(&c.modname, name.as_bytes()))
@@ -556,7 +473,8 @@ impl Context {
         }
         let name = self.e(id).name.clone();
         let cmd = self
-            .config
+            .dir
+            .config()
             .remove_commands
             .iter()
             .find(|c| fnmatch(&c.modname, name.as_bytes()))
@@ -588,7 +506,8 @@ impl Context {
     pub fn softdeps(&mut self, id: ModuleId) -> (Vec<ModuleId>, Vec<ModuleId>) {
         let name = self.e(id).name.clone();
         let Some(sd) = self
-            .config
+            .dir
+            .config()
             .softdeps
             .iter()
             .find(|s| fnmatch(&s.modname, name.as_bytes()))
@@ -606,7 +525,8 @@ impl Context {
     pub fn weakdeps(&mut self, id: ModuleId) -> Vec<ModuleId> {
         let name = self.e(id).name.clone();
         let Some(wd) = self
-            .config
+            .dir
+            .config()
             .weakdeps
             .iter()
             .find(|s| fnmatch(&s.modname, name.as_bytes()))
@@ -694,7 +614,7 @@ impl Context {
             };
         }
         let name = self.e(id).name.clone();
-        if self.config.is_blacklisted(name.as_bytes())
+        if self.dir.config().is_blacklisted(name.as_bytes())
             && ((self.e(id).alias.is_some() && flags.apply_blacklist_alias_only)
                 || flags.apply_blacklist_all
                 || flags.apply_blacklist)
@@ -705,7 +625,8 @@ impl Context {
         if flags.apply_blacklist_all {
             list.retain(|&m| {
                 !self
-                    .config
+                    .dir
+                    .config()
                     .is_blacklisted(self.entries[m.0].name.as_bytes())
             });
             if list.is_empty() {

@@ -81,14 +81,17 @@ pub struct FoundModule {
     pub name: String,
     /// The alias pattern or symbol the module was found through, if any.
     pub alias: Option<String>,
-    path: Option<PathBuf>,
-    dep_resolved: bool,
+    pub(crate) path: Option<PathBuf>,
+    pub(crate) dep_resolved: bool,
     builtin: Builtin,
-    dependencies: Vec<PathBuf>,
+    pub(crate) dependencies: Vec<PathBuf>,
+    /// The `install` (true) or `remove` command line the lookup found the
+    /// module by.
+    pub(crate) command: Option<(bool, Vec<u8>)>,
 }
 
 impl FoundModule {
-    fn named(name: &str) -> FoundModule {
+    pub(crate) fn named(name: &str) -> FoundModule {
         FoundModule {
             name: name.to_string(),
             alias: None,
@@ -96,6 +99,7 @@ impl FoundModule {
             dep_resolved: false,
             builtin: Builtin::Unknown,
             dependencies: Vec::new(),
+            command: None,
         }
     }
 
@@ -145,6 +149,11 @@ impl ModuleDir {
     /// libkmod's lookup does for `modinfo`.
     pub fn set_config(&mut self, config: ModprobeConfig) {
         self.config = config;
+    }
+
+    /// The configuration lookups consult (empty unless set).
+    pub fn config(&self) -> &ModprobeConfig {
+        &self.config
     }
 
     /// The module directory the tools use for `-b ROOT` and `-k VERSION`:
