@@ -73,16 +73,19 @@ pub fn main(args: Vec<OsString>) -> u8 {
     match kernel::insert_module(Path::new(filename), &params, force) {
         Ok(()) => 0,
         Err(e) => {
+            if let Some(msg) = &e.logged {
+                log.error(&format!("{msg}\n"));
+            }
             let abs = modkit::resolve::absolute_from_cwd(Path::new(filename))
                 .map(|p| p.display().to_string())
                 .unwrap_or_else(|_| shown.to_string());
             log.log(
                 prio::INFO,
-                &format!("Failed to insert module '{abs}': {}\n", strerror(e)),
+                &format!("Failed to insert module '{abs}': {}\n", strerror(e.errno)),
             );
             log.error(&format!(
                 "could not insert module {shown}: {}\n",
-                load_strerror(e)
+                load_strerror(e.errno)
             ));
             1
         }
