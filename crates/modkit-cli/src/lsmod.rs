@@ -39,8 +39,10 @@ pub fn main(args: Vec<OsString>) -> u8 {
         log.error("too many arguments provided.\n");
         return 1;
     }
-    log.priority = verbose;
-    list(&log, &KernelState::new(), json)
+    log.setup_library_log(verbose);
+    let status = list(&log, &KernelState::new(), json);
+    log.release_library_context();
+    status
 }
 
 fn help(prog: &str) -> String {
