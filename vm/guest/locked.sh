@@ -34,7 +34,7 @@ for ext in "" .xz .zst; do
     case_ "insmod signed dummy.ko$ext" ":" insmod "$T/forced/dummy.ko$ext numdummies=2" "$R/rmmod dummy" 0
     case_ "insmod -f signed dummy.ko$ext" ":" insmod "-f $T/forced/dummy.ko$ext" "$R/rmmod dummy" 1
 done
-case_ "insmod unsigned, already loaded signed" "$R/insmod $T/forced/dummy.ko" insmod "$T/forced/dummy.ko.zst" "$R/rmmod dummy" 1
+case_ "insmod signed dummy.ko.zst, already loaded" "$R/insmod $T/forced/dummy.ko" insmod "$T/forced/dummy.ko.zst" "$R/rmmod dummy" 1
 case_ "rmmod signed dummy" "$R/insmod $T/forced/dummy.ko" rmmod "dummy" "$R/rmmod dummy" 0
 case_ "rmmod -f signed dummy" "$R/insmod $T/forced/dummy.ko" rmmod "-f dummy" "$R/rmmod dummy" 0
 as=asuser
