@@ -2,8 +2,9 @@
 # Prepares this (Debian, root) machine for the VM test bed; idempotent and
 # quick when everything is there:
 #   - apt packages: qemu-system-x86 (TCG is enough, no KVM needed),
-#     busybox-static (the guest's userland), cpio, gzip and xz-utils (the
-#     initramfs and the compressed test modules in it),
+#     busybox-static (the guest's userland), cpio, gzip, xz-utils and zstd (the
+#     initramfs and the compressed test modules in it), python3 (vm/run,
+#     testmodules/mangle.py),
 #     gcc-12, make, libelf1 and zlib1g (building the test modules with
 #     Debian's prebuilt kbuild tools: objtool links libelf), util-linux
 #     (flock) and coreutils (timeout);
@@ -21,7 +22,7 @@ exec 9>"$cache/.setup.lock"
 flock 9   # util-linux is Essential: present before anything is installed
 
 missing=
-for pkg in qemu-system-x86 busybox-static cpio gzip xz-utils gcc-12 make libelf1 zlib1g util-linux coreutils; do
+for pkg in qemu-system-x86 busybox-static cpio gzip xz-utils zstd python3 gcc-12 make libelf1 zlib1g util-linux coreutils; do
     dpkg-query -W -f '${Status}\n' "$pkg" 2>/dev/null | grep -q ' installed$' || missing="$missing $pkg"
 done
 if [ -n "$missing" ]; then
@@ -32,7 +33,7 @@ if [ -n "$missing" ]; then
     # shellcheck disable=SC2086 # one word per package
     apt-get install -y -q --no-install-recommends $missing >/dev/null
 fi
-for cmd in qemu-system-x86_64 cpio gzip xz gcc-12 make flock timeout; do
+for cmd in qemu-system-x86_64 cpio gzip xz zstd python3 gcc-12 make flock timeout; do
     command -v "$cmd" >/dev/null 2>&1 || { echo "vm/setup.sh: $cmd still missing" >&2; exit 1; }
 done
 /bin/busybox --list | grep -qx cttyhack || { echo "vm/setup.sh: /bin/busybox is not busybox-static's" >&2; exit 1; }

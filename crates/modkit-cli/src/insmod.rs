@@ -1,13 +1,13 @@
 //! `insmod`: load one module file with parameters, as kmod 34's insmod.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::path::Path;
 
 use modkit::error::{errno, strerror};
 use modkit::kernel::{self, Force};
 use modkit::resolve::FoundModule;
 
-use crate::log::prio;
+use crate::log::{prio, Log};
 use crate::simpleopts::{self, SimpleOpts};
 
 const SHORT_OPTS: &str = "fsvVh";
@@ -61,7 +61,14 @@ pub fn main(args: Vec<OsString>) -> u8 {
         return 1;
     }
     let params = kernel::options_from_args(&operands[1..]);
-    log.priority = verbose;
+    log.setup_library_log(verbose);
+    let status = insert(&log, filename, &params, force);
+    log.release_library_context();
+    status
+}
+
+/// Loads `filename` with kmod's messages; the exit status.
+fn insert(log: &Log, filename: &OsStr, params: &[u8], force: Force) -> u8 {
     let shown = filename.to_string_lossy();
     if let Err(e) = FoundModule::from_path(Path::new(filename)) {
         log.error(&format!(
@@ -70,19 +77,22 @@ pub fn main(args: Vec<OsString>) -> u8 {
         ));
         return 1;
     }
-    match kernel::insert_module(Path::new(filename), &params, force) {
+    match kernel::insert_module(Path::new(filename), params, force) {
         Ok(()) => 0,
         Err(e) => {
+            if let Some(msg) = &e.logged {
+                log.error(&format!("{msg}\n"));
+            }
             let abs = modkit::resolve::absolute_from_cwd(Path::new(filename))
                 .map(|p| p.display().to_string())
                 .unwrap_or_else(|_| shown.to_string());
             log.log(
                 prio::INFO,
-                &format!("Failed to insert module '{abs}': {}\n", strerror(e)),
+                &format!("Failed to insert module '{abs}': {}\n", strerror(e.errno)),
             );
             log.error(&format!(
                 "could not insert module {shown}: {}\n",
-                load_strerror(e)
+                load_strerror(e.errno)
             ));
             1
         }

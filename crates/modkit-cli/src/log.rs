@@ -1,8 +1,15 @@
 //! Messages of the kmod tools: `PROG: LEVEL: text` on stderr, or through
 //! syslog(3) with `-s`/`--syslog`, filtered by a priority that `-v` and
 //! `-q` move, as kmod's tools/log.c does.
+//!
+//! With `-s`, kmod calls `openlog(PROG, LOG_CONS, LOG_DAEMON)` and glibc's
+//! `syslog(3)`; this logger sends the same datagrams to `/dev/log` and, like
+//! glibc with `LOG_CONS`, writes `PROG: LEVEL: text\r\n` to `/dev/console`
+//! when no syslog daemon takes them (never to stderr).
 
+use std::cell::RefCell;
 use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::net::UnixDatagram;
 
 /// syslog priorities, as in `<syslog.h>`.
@@ -28,7 +35,8 @@ pub struct Log {
     prog: String,
     /// Messages above this priority are dropped.
     pub priority: i32,
-    syslog: Option<UnixDatagram>,
+    /// `None`: stderr. `Some(None)`: syslog, not connected (yet).
+    syslog: Option<RefCell<Option<UnixDatagram>>>,
 }
 
 /// kmod's name for a priority in messages (`ERROR`, `WARNING`...).
@@ -55,13 +63,10 @@ impl Log {
     }
 
     /// Sends messages to syslog (`/dev/log`, facility daemon) instead of
-    /// stderr. Falls back to stderr when no syslog daemon listens.
+    /// stderr. As glibc does, the socket is connected when the first
+    /// message is sent.
     pub fn use_syslog(&mut self) {
-        if let Ok(sock) = UnixDatagram::unbound() {
-            if sock.connect("/dev/log").is_ok() {
-                self.syslog = Some(sock);
-            }
-        }
+        self.syslog = Some(RefCell::new(None));
     }
 
     /// Prints `text` (which ends with a newline, as kmod's formats do) at
@@ -72,18 +77,12 @@ impl Log {
         }
         let name = prio_name(p);
         match &self.syslog {
-            Some(sock) => {
-                // RFC 3164 as glibc's syslog(3) sends it: <PRI>TIMESTAMP TAG: MSG
-                const LOG_DAEMON: i32 = 3 << 3;
-                let msg = format!(
-                    "<{}>{} {}: {name}: {}",
-                    LOG_DAEMON | p,
-                    syslog_timestamp(),
-                    self.prog,
-                    text.trim_end_matches('\n')
-                );
-                let _ = sock.send(msg.as_bytes());
-            }
+            Some(conn) => syslog(
+                conn,
+                p,
+                &format!("{}: ", self.prog),
+                &format!("{name}: {text}"),
+            ),
             None => {
                 let line = format!("{}: {name}: {text}", self.prog);
                 let _ = std::io::stderr().lock().write_all(line.as_bytes());
@@ -92,6 +91,30 @@ impl Log {
         if p <= prio::CRIT {
             std::process::exit(1);
         }
+    }
+
+    /// Sets the priority `-v` raised, as kmod's `log_setup_kmod_log` does
+    /// once the library context exists; libkmod then reports its new log
+    /// function at `LOG_INFO` (`custom logging function 0x... registered`).
+    pub fn setup_library_log(&mut self, priority: i32) {
+        self.priority = priority;
+        let function: fn(&Log, i32, &str) = Log::log;
+        self.log(
+            prio::INFO,
+            &format!(
+                "custom logging function {:p} registered\n",
+                function as *const ()
+            ),
+        );
+    }
+
+    /// What libkmod logs at `LOG_INFO` when the tool releases its context
+    /// (`kmod_unref`): `context 0x... released`.
+    pub fn release_library_context(&self) {
+        self.log(
+            prio::INFO,
+            &format!("context {:p} released\n", self as *const Log),
+        );
     }
 
     /// An error message.
@@ -142,6 +165,39 @@ pub fn kmod_log_priority(s: &[u8]) -> i32 {
         _ if s.starts_with(b"info") => prio::INFO,
         _ if s.starts_with(b"debug") => prio::DEBUG,
         _ => 0,
+    }
+}
+
+/// glibc's `syslog(3)` for `openlog(tag, LOG_CONS, LOG_DAEMON)`: sends
+/// `<PRI>TIMESTAMP TAG: MSG` (the message as given, newline included) to
+/// `/dev/log`, connecting first if needed and reconnecting once if the
+/// send fails; when it cannot be sent, writes `TAG: MSG\r\n` to
+/// `/dev/console`.
+fn syslog(conn: &RefCell<Option<UnixDatagram>>, p: i32, tag: &str, msg: &str) {
+    const LOG_DAEMON: i32 = 3 << 3;
+    let datagram = format!("<{}>{} {tag}{msg}", LOG_DAEMON | p, syslog_timestamp());
+    let connect = || {
+        let sock = UnixDatagram::unbound().ok()?;
+        sock.connect("/dev/log").ok()?;
+        Some(sock)
+    };
+    let mut conn = conn.borrow_mut();
+    for _ in 0..2 {
+        if conn.is_none() {
+            *conn = connect();
+        }
+        match conn.as_ref().map(|s| s.send(datagram.as_bytes())) {
+            Some(Ok(_)) => return,
+            Some(Err(_)) => *conn = None,
+            None => break,
+        }
+    }
+    if let Ok(mut console) = std::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(modkit::sys::O_NOCTTY)
+        .open("/dev/console")
+    {
+        let _ = console.write_all(format!("{tag}{msg}\r\n").as_bytes());
     }
 }
 

@@ -46,9 +46,10 @@ pub fn main(args: Vec<OsString>) -> u8 {
         log.error("too many arguments provided.\n");
         return 1;
     }
-    log.priority = verbose;
-    if let Some(format) = tree {
-        return match format.as_deref().map(|f| f.as_encoded_bytes()) {
+    log.setup_library_log(verbose);
+    let status = match tree {
+        None => list(&log, &KernelState::new(), json),
+        Some(format) => match format.as_deref().map(|f| f.as_encoded_bytes()) {
             None | Some(b"text") => print_tree(&log, &KernelState::new(), false),
             Some(b"dot") => print_tree(&log, &KernelState::new(), true),
             Some(other) => {
@@ -58,9 +59,10 @@ pub fn main(args: Vec<OsString>) -> u8 {
                 ));
                 1
             }
-        };
-    }
-    list(&log, &KernelState::new(), json)
+        },
+    };
+    log.release_library_context();
+    status
 }
 
 /// `--tree`: each module that nothing holds, with the modules it uses

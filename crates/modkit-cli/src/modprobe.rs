@@ -463,7 +463,7 @@ fn run(prog: &str, argv: Vec<OsString>, out: &Rc<RefCell<Stdout>>) -> u8 {
         cmdline.as_deref(),
         &mut |level, func, msg| crate::log::libkmod_early_log(level as i32, func, msg),
     );
-    log.priority = o.verbose;
+    log.setup_library_log(o.verbose);
     let log = Rc::new(log);
     let ctx_log = Rc::clone(&log);
     let ctx = match Context::new(
@@ -504,6 +504,7 @@ fn run(prog: &str, argv: Vec<OsString>, out: &Rc<RefCell<Stdout>>) -> u8 {
     if mp.o.format != Format::Text && mp.o.do_show {
         mp.print_shown();
     }
+    mp.log.release_library_context();
     u8::from(err.is_err())
 }
 

@@ -43,11 +43,19 @@ pub fn main(args: Vec<OsString>) -> u8 {
         log.error("missing module name.\n");
         return 1;
     }
-    log.priority = verbose;
+    log.setup_library_log(verbose);
+    let status = remove(&log, &operands, force);
+    log.release_library_context();
+    status
+}
+
+/// Unloads each of `operands` with kmod's checks and messages; the exit
+/// status.
+fn remove(log: &Log, operands: &[OsString], force: bool) -> u8 {
     let dir = ModuleDir::for_kernel(None, None).ok();
     let kernel_state = KernelState::new();
     let mut failed = false;
-    for arg in &operands {
+    for arg in operands {
         let shown = arg.to_string_lossy();
         let name = if std::fs::metadata(arg).is_ok() {
             match FoundModule::from_path(Path::new(arg)) {
@@ -64,7 +72,7 @@ pub fn main(args: Vec<OsString>) -> u8 {
         } else {
             modname_normalize(&shown)
         };
-        if !force && !check_not_in_use(&log, dir.as_ref(), &kernel_state, &name) {
+        if !force && !check_not_in_use(log, dir.as_ref(), &kernel_state, &name) {
             failed = true;
             continue;
         }

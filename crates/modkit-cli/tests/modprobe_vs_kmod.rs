@@ -67,9 +67,11 @@ fn compare_modprobe(args: &[OsString], cmdline: Option<&Path>) -> Option<String>
             String::from_utf8_lossy(&theirs.stderr)
         ));
     }
+    // -vv names libkmod's context and logger by address: masked.
+    let (ours_err, theirs_err) = (mask_addresses(&ours.stderr), mask_addresses(&theirs.stderr));
     for (name, a, b) in [
         ("stdout", &ours.stdout, &theirs.stdout),
-        ("stderr", &ours.stderr, &theirs.stderr),
+        ("stderr", &ours_err, &theirs_err),
     ] {
         if a != b {
             return Some(format!(
@@ -386,6 +388,9 @@ fn options_and_bad_usage_match_kmod() {
         &["-a", "-D", "nothing_here", "dummy"],
         &["-D", "dummy", "--", "-x=1"],
         &["-vD", "btrfs"],
+        &["-vvD", "btrfs"],
+        &["-vvv", "-R", "btrfs", "--", "x=1"],
+        &["-vv", "-c"],
         &["-DR", "btrfs"],
         &["-D", "./relative.ko"],
         &["-D", "/abs/missing.ko"],

@@ -28,7 +28,17 @@
 //!   failures, and two modprobes of one module at once;
 //! - `vm/guest/testmodules.sh` with the test modules (parameters of every
 //!   type, chain and diamond, failing init, a module held by an open device,
-//!   printk levels, wrong vermagic) through modkit's tools.
+//!   printk levels, wrong vermagic) through modkit's tools;
+//! - `vm/guest/load-more.sh`, differential like `load.sh` (with the kernel's
+//!   messages and the modules' taint compared too): insmod, rmmod and lsmod
+//!   as an unprivileged user; `.ko.xz`/`.ko.zst` taking the kernel's route
+//!   (`finit_module` on the file) or the user-space one (`init_module`) as
+//!   kmod picks them, proven by an xz file only liblzma can read; `insmod
+//!   -f` on both routes with a wrong vermagic, a wrong CRC, no vermagic and
+//!   a signed module; `-v`/`-vvv`; `-s` with syslogd and without (console);
+//!   `lsmod --json` against `/proc/modules` and sysfs with the diamond;
+//! - `vm/guest/locked.sh` on kernels booted with `module.sig_enforce=1` or
+//!   `lockdown=integrity`: unsigned, signed and forced loads on both routes.
 //!
 //! `vm/run` installs QEMU and fetches kernels itself (`vm/setup.sh`): the
 //! tests fail, never skip, when that is impossible. A failure prints the
@@ -41,11 +51,20 @@ fn boot(kernel: &str, script: &str, must_pass: &str) {
     boot_with(kernel, script, "", must_pass);
 }
 
-/// Boots with extra kernel command line arguments.
+/// Boots `kernel` with extra kernel command line `append`, runs guest
+/// `script`; fails unless every check passed and `must_pass` was reached.
 fn boot_with(kernel: &str, script: &str, append: &str, must_pass: &str) {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let out = Command::new(repo.join("vm/run"))
-        .args(["--kernel", kernel, "--append", append, "--script"])
+        .args([
+            "--kernel",
+            kernel,
+            "--timeout",
+            "600",
+            "--append",
+            append,
+            "--script",
+        ])
         .arg(repo.join("vm/guest").join(script))
         .output()
         .expect("run vm/run");
@@ -117,20 +136,38 @@ fn vm_6_12_bpo_test_modules_parameters_chains_held_printk() {
     );
 }
 
-/// Kernel command line for `vm/guest/modprobe.sh`: module options and a
-/// blacklist that modprobe must take from it.
-const MODPROBE_APPEND: &str =
-    "mk_params.p_ushort=7 mk_params.p_string=from_cmdline modprobe.blacklist=mk_held";
+/// The last check of `vm/guest/load-more.sh`.
+const LOAD_MORE_LAST: &str = "PASS lsmod --json as a user = as root";
 
 #[test]
-fn vm_6_1_modprobe_matches_kmod_for_loading_and_removal() {
-    boot_with("6.1", "modprobe.sh", MODPROBE_APPEND, MODPROBE_LAST);
+fn vm_6_1_insmod_rmmod_lsmod_match_kmod_as_user_compressed_forced_verbose_syslog() {
+    boot("6.1", "load-more.sh", LOAD_MORE_LAST);
 }
 
 #[test]
-fn vm_6_12_bpo_modprobe_matches_kmod_for_loading_and_removal() {
-    boot_with("6.12-bpo", "modprobe.sh", MODPROBE_APPEND, MODPROBE_LAST);
+fn vm_6_12_bpo_insmod_rmmod_lsmod_match_kmod_as_user_compressed_forced_verbose_syslog() {
+    boot("6.12-bpo", "load-more.sh", LOAD_MORE_LAST);
 }
 
-/// The last check of `vm/guest/modprobe.sh`.
-const MODPROBE_LAST: &str = "PASS lsmod --tree=dot has an edge for each holder";
+/// The last check of `vm/guest/locked.sh`.
+const LOCKED_LAST: &str = "PASS unsigned module refused";
+
+#[test]
+fn vm_6_1_insmod_rmmod_match_kmod_with_module_sig_enforce() {
+    boot_with("6.1", "locked.sh", "module.sig_enforce=1", LOCKED_LAST);
+}
+
+#[test]
+fn vm_6_12_bpo_insmod_rmmod_match_kmod_with_module_sig_enforce() {
+    boot_with("6.12-bpo", "locked.sh", "module.sig_enforce=1", LOCKED_LAST);
+}
+
+#[test]
+fn vm_6_1_insmod_rmmod_match_kmod_locked_down() {
+    boot_with("6.1", "locked.sh", "lockdown=integrity", LOCKED_LAST);
+}
+
+#[test]
+fn vm_6_12_bpo_insmod_rmmod_match_kmod_locked_down() {
+    boot_with("6.12-bpo", "locked.sh", "lockdown=integrity", LOCKED_LAST);
+}

@@ -38,6 +38,11 @@ const ELFDATA2LSB: u8 = 1;
 const ELFDATA2MSB: u8 = 2;
 const SHN_UNDEF: u16 = 0;
 const SHN_ABS: u16 = 0xFFF1;
+/// Section flag: the section is loaded into memory (the kernel only looks
+/// at such sections).
+const SHF_ALLOC: u64 = 0x2;
+/// The `.modinfo` key whose string `insmod -f` blanks out.
+const VERMAGIC_KEY: &[u8] = b"vermagic=";
 const STB_WEAK: u8 = 2;
 /// sparc's "global register" symbol type, not really undefined.
 const STT_REGISTER: u8 = 13;
@@ -83,6 +88,7 @@ struct Layout {
     e_shstrndx: usize,
     shdr_size: usize,
     sh_name: usize,
+    sh_flags: (usize, usize),
     sh_offset: (usize, usize),
     sh_size: (usize, usize),
     sym_size: usize,
@@ -104,6 +110,7 @@ const LAYOUT32: Layout = Layout {
     e_shstrndx: 50,
     shdr_size: 40,
     sh_name: 0,
+    sh_flags: (8, 4),
     sh_offset: (16, 4),
     sh_size: (20, 4),
     sym_size: 16,
@@ -123,6 +130,7 @@ const LAYOUT64: Layout = Layout {
     e_shstrndx: 62,
     shdr_size: 64,
     sh_name: 0,
+    sh_flags: (8, 8),
     sh_offset: (24, 8),
     sh_size: (32, 8),
     sym_size: 24,
@@ -691,6 +699,93 @@ impl<'a> Elf<'a> {
         let end = field.iter().position(|&b| b == 0)?;
         Some(&field[..end])
     }
+
+    /// Index of the first usable section called `name`, as
+    /// `kmod_elf_get_section` finds it.
+    fn section_index(&self, name: &[u8]) -> Option<u16> {
+        (1..self.shnum).find(|&idx| self.section_info(idx).is_some_and(|(_, n)| n == name))
+    }
+
+    /// A copy of the image with the version checks hidden from the kernel,
+    /// as libkmod's `kmod_elf_strip` makes it for `insmod -f` when the module
+    /// goes through `init_module(2)`, which has no flags to ask the kernel
+    /// to ignore them:
+    ///
+    /// - `modversions`: the first usable `__versions` section loses
+    ///   `SHF_ALLOC` in its header (the kernel only looks for allocated
+    ///   sections, so it sees no symbol versions); nothing to do without one;
+    /// - `vermagic`: the first `vermagic=...` string of `.modinfo` is
+    ///   overwritten with NULs, found the way kmod scans (leading NULs
+    ///   skipped, a string starting within the last 10 bytes of the section
+    ///   not considered). Nothing to do without a usable `.modinfo` (or one
+    ///   of at most one byte after its padding).
+    ///
+    /// The image keeps its size. Errors: `ENODATA` ("no vermagic found in
+    /// .modinfo") when `vermagic` is asked for and `.modinfo` has none, as
+    /// kmod fails then.
+    pub fn strip_for_force(&self, modversions: bool, vermagic: bool) -> Result<Vec<u8>> {
+        let mut out = self.data.to_vec();
+        if modversions {
+            if let Some(idx) = self.section_index(b"__versions") {
+                let l = self.layout();
+                // Within the section header table, checked when parsing.
+                let at = self.shoff + usize::from(idx) * l.shdr_size + l.sh_flags.0;
+                let flags = self.uint(at, l.sh_flags.1) & !SHF_ALLOC;
+                write_uint(&mut out[at..at + l.sh_flags.1], flags, self.big_endian);
+            }
+        }
+        if vermagic {
+            if let Some((off, len)) = self.vermagic_string()? {
+                out[off..off + len].fill(0);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Offset and length of the `.modinfo` string `insmod -f` blanks out
+    /// (see [`Elf::strip_for_force`]); `None` when there is nothing to do.
+    fn vermagic_string(&self) -> Result<Option<(usize, usize)>> {
+        let Some(span) = self.cached(Cached::Modinfo) else {
+            return Ok(None);
+        };
+        let mut start = span.off;
+        let mut size = span.size;
+        while size > 1 && self.data[start] == 0 {
+            start += 1;
+            size -= 1;
+        }
+        if size <= 1 {
+            return Ok(None);
+        }
+        let mut i = 0;
+        while i < size {
+            let at = start + i;
+            if self.data[at] == 0 || i + 1 >= size || i + VERMAGIC_KEY.len() >= size {
+                i += 1;
+                continue;
+            }
+            // kmod measures with strlen(), which may run past the section.
+            let s = cstr_at(self.data, at);
+            if s.starts_with(VERMAGIC_KEY) {
+                return Ok(Some((at, s.len())));
+            }
+            i += s.len() + 1;
+        }
+        Err(Error::no_data("no vermagic found in .modinfo"))
+    }
+}
+
+/// Writes `value` into `dst` (1 to 8 bytes) in the file's byte order.
+fn write_uint(dst: &mut [u8], value: u64, big_endian: bool) {
+    let n = dst.len();
+    let bytes = value.to_le_bytes();
+    for (i, b) in dst.iter_mut().enumerate() {
+        *b = if big_endian {
+            bytes[n - 1 - i]
+        } else {
+            bytes[i]
+        };
+    }
 }
 
 /// `offset..offset+size` as a [`Span`] if it lies within `data` (kmod's
@@ -717,6 +812,8 @@ pub(crate) mod builder {
         pub offset: Option<u64>,
         pub size: Option<u64>,
         pub name_off: Option<u32>,
+        /// `sh_flags`; `SHF_WRITE | SHF_ALLOC` when not given.
+        pub flags: Option<u64>,
     }
 
     /// An ELF image under construction.
@@ -846,6 +943,7 @@ pub(crate) mod builder {
             for i in 0..count - 1 {
                 let sec = self.sections.get(i);
                 let (mut off, mut size) = places[i];
+                let mut flags = 0x3;
                 let mut name = if i < self.sections.len() {
                     name_offs[i]
                 } else {
@@ -855,6 +953,7 @@ pub(crate) mod builder {
                     off = sec.offset.unwrap_or(off);
                     size = sec.size.unwrap_or(size);
                     name = sec.name_off.unwrap_or(name);
+                    flags = sec.flags.unwrap_or(flags);
                 }
                 let start = out.len();
                 out.resize(start + shdr, 0);
@@ -862,9 +961,11 @@ pub(crate) mod builder {
                 set(h, 0, name.into(), 4, self.be);
                 set(h, 4, 1, 4, self.be); // SHT_PROGBITS
                 if self.class32 {
+                    set(h, 8, flags, 4, self.be);
                     set(h, 16, off, 4, self.be);
                     set(h, 20, size, 4, self.be);
                 } else {
+                    set(h, 8, flags, 8, self.be);
                     set(h, 24, off, 8, self.be);
                     set(h, 32, size, 8, self.be);
                 }
@@ -1416,8 +1517,109 @@ mod tests {
                     let _ = elf.dependency_symbols();
                     let _ = elf.this_module_name();
                     let _ = elf.section(".modinfo");
+                    if let Ok(out) = elf.strip_for_force(true, true) {
+                        assert_eq!(out.len(), m.len());
+                    }
                 }
             }
+        }
+    }
+
+    /// `sh_flags` of the first usable section called `name`.
+    fn flags_of(elf: &Elf, name: &[u8]) -> u64 {
+        let idx = elf.section_index(name).unwrap();
+        let l = elf.layout();
+        elf.uint(
+            elf.shoff + usize::from(idx) * l.shdr_size + l.sh_flags.0,
+            l.sh_flags.1,
+        )
+    }
+
+    #[test]
+    fn strip_for_force_hides_versions_and_vermagic_like_kmod() {
+        for (class32, be) in ALL {
+            let b = Builder::new(class32, be);
+            let vers = [
+                b.modversion(7, b"module_layout"),
+                b.modversion(9, b"printk"),
+            ]
+            .concat();
+            let img = b
+                .clone()
+                .section(
+                    ".modinfo",
+                    &b"\0\0license=GPL\0vermagic=6.1.0-50-amd64 SMP mod_unload\0name=x\0"[..],
+                )
+                .section("__versions", vers)
+                .build();
+            let elf = Elf::parse(&img).unwrap();
+            let out = elf.strip_for_force(true, true).unwrap();
+            assert_eq!(out.len(), img.len());
+            let changed = img.iter().zip(&out).filter(|(a, b)| a != b).count();
+            // The 38 bytes of the vermagic string, one byte of sh_flags.
+            assert_eq!(changed, 38 + 1, "class32={class32} be={be}");
+            let stripped = Elf::parse(&out).unwrap();
+            assert_eq!(
+                stripped.modinfo_strings().unwrap(),
+                [&b"license=GPL"[..], b"name=x"]
+            );
+            assert_eq!(flags_of(&elf, b"__versions"), 0x3);
+            assert_eq!(flags_of(&stripped, b"__versions"), 0x1);
+            // The entries are still there: only the kernel stops seeing them.
+            assert_eq!(stripped.versions().unwrap().len(), 2);
+
+            // Each half on its own.
+            let only_versions = Elf::parse(&elf.strip_for_force(true, false).unwrap())
+                .unwrap()
+                .modinfo_strings()
+                .unwrap()
+                .len();
+            assert_eq!(only_versions, 3);
+            let only_vermagic = elf.strip_for_force(false, true).unwrap();
+            assert_eq!(
+                flags_of(&Elf::parse(&only_vermagic).unwrap(), b"__versions"),
+                0x3
+            );
+            assert_eq!(elf.strip_for_force(false, false).unwrap(), img);
+        }
+    }
+
+    #[test]
+    fn strip_for_force_without_vermagic_fails_with_enodata() {
+        let b = Builder::new(false, false);
+        // No vermagic at all; two that start too close to the section's
+        // end for kmod's scan (within its last 10 bytes).
+        for modinfo in [&b"license=GPL\0"[..], b"vermagic=", b"a=b\0vermagic="] {
+            let img = b.clone().section(".modinfo", modinfo).build();
+            let elf = Elf::parse(&img).unwrap();
+            let err = elf.strip_for_force(true, true).unwrap_err();
+            assert_eq!(err.errno(), errno::ENODATA, "{modinfo:?}");
+            // Without -f's vermagic half, nothing is needed from .modinfo.
+            assert_eq!(elf.strip_for_force(true, false).unwrap(), img);
+        }
+        // Just far enough from the end: found.
+        let img = b
+            .clone()
+            .section(".modinfo", &b"a=b\0vermagic=\0"[..])
+            .build();
+        let out = Elf::parse(&img)
+            .unwrap()
+            .strip_for_force(false, true)
+            .unwrap();
+        assert_eq!(img.iter().zip(&out).filter(|(a, b)| a != b).count(), 9);
+    }
+
+    #[test]
+    fn strip_for_force_with_nothing_to_strip_copies() {
+        let b = Builder::new(false, true);
+        // No .modinfo, no __versions; only padding in .modinfo.
+        for img in [
+            b.clone().section(".text", &b"code"[..]).build(),
+            b.clone().section(".modinfo", &b"\0\0\0"[..]).build(),
+            b.clone().section(".modinfo", &b"x"[..]).build(),
+        ] {
+            let elf = Elf::parse(&img).unwrap();
+            assert_eq!(elf.strip_for_force(true, true).unwrap(), img);
         }
     }
 }

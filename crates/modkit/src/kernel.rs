@@ -12,6 +12,7 @@ use std::io::Read;
 use std::path::Path;
 
 use crate::compression::{self, Compression};
+use crate::elf::Elf;
 use crate::error::{errno, Errno};
 use crate::sys;
 
@@ -64,36 +65,93 @@ pub fn options_from_args(args: &[OsString]) -> Vec<u8> {
     out
 }
 
-/// Loads the module file at `path` with parameter string `params`.
+/// Why [`insert_module`] failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadError {
+    /// The errno of the failing step, or the kernel's answer.
+    pub errno: Errno,
+    /// What libkmod logs at `LOG_ERR` when it fails this way, without the
+    /// tool's prefix and newline (`xz: File is corrupt`, `Failed to strip
+    /// version information: No data available`); `None` when it logs
+    /// nothing.
+    pub logged: Option<String>,
+}
+
+impl LoadError {
+    fn quiet(errno: Errno) -> LoadError {
+        LoadError {
+            errno,
+            logged: None,
+        }
+    }
+}
+
+impl From<Errno> for LoadError {
+    fn from(errno: Errno) -> LoadError {
+        LoadError::quiet(errno)
+    }
+}
+
+/// Loads the module file at `path` with parameter string `params`, the way
+/// libkmod 34.2's `kmod_module_insert_module` does:
 ///
-/// Returns the errno of the failing step: opening the file, reading its
-/// magic (`EINVAL` for a file shorter than 6 bytes, as kmod), decompressing,
-/// or the kernel's answer (`EEXIST` already loaded, `ENOEXEC` bad format,
-/// `ENOENT` unknown symbol, `EINVAL` bad parameters...).
-pub fn insert_module(path: &Path, params: &[u8], force: Force) -> Result<(), Errno> {
+/// 1. when the file is uncompressed, or compressed the way the kernel
+///    decompresses ([`kernel_compression`]), `finit_module(2)` on the open
+///    file, with `MODULE_INIT_COMPRESSED_FILE` for a compressed one and the
+///    `MODULE_INIT_IGNORE_*` flags for `force`;
+/// 2. otherwise, or when the kernel lacks `finit_module` (`ENOSYS`), the
+///    file is read (and decompressed) in user space and handed to
+///    `init_module(2)`. That call has no flags: for `force`, the image is
+///    first stripped of what the kernel checks ([`Elf::strip_for_force`]),
+///    which needs a valid ELF image.
+///
+/// Errors carry the errno of the failing step: opening the file, reading
+/// its magic (`EINVAL` for a file shorter than 6 bytes, as kmod),
+/// decompressing, parsing the ELF image (`-f` on the second route),
+/// stripping it (`ENODATA`: no vermagic to strip), or the kernel's answer
+/// (`EEXIST` already loaded, `ENOEXEC` bad format, `ENOENT` unknown symbol,
+/// `EINVAL` bad parameters, `EKEYREJECTED` unsigned under
+/// `module.sig_enforce`, `EPERM` locked down...).
+pub fn insert_module(path: &Path, params: &[u8], force: Force) -> Result<(), LoadError> {
     let mut file = std::fs::File::open(path).map_err(|e| e.raw_os_error().unwrap_or(errno::EIO))?;
     let mut magic = [0u8; 6];
     file.read_exact(&mut magic).map_err(|_| errno::EINVAL)?;
     let compression = Compression::detect(&magic);
-    let mut flags = 0;
-    if force.vermagic {
-        flags |= sys::MODULE_INIT_IGNORE_VERMAGIC;
-    }
-    if force.modversions {
-        flags |= sys::MODULE_INIT_IGNORE_MODVERSIONS;
-    }
     if compression == Compression::None || compression == kernel_compression() {
+        let mut flags = 0;
         if compression != Compression::None {
             flags |= sys::MODULE_INIT_COMPRESSED_FILE;
         }
+        if force.vermagic {
+            flags |= sys::MODULE_INIT_IGNORE_VERMAGIC;
+        }
+        if force.modversions {
+            flags |= sys::MODULE_INIT_IGNORE_MODVERSIONS;
+        }
         match sys::finit_module(&file, params, flags) {
             Err(errno::ENOSYS) => {}
-            other => return other,
+            other => return other.map_err(LoadError::quiet),
         }
     }
     let raw = std::fs::read(path).map_err(|e| e.raw_os_error().unwrap_or(errno::EIO))?;
-    let image = compression::decompress(&raw).map_err(|e| e.errno())?;
-    sys::init_module(&image, params)
+    let image = compression::decompress(&raw).map_err(|e| LoadError {
+        errno: e.errno(),
+        logged: compression::libkmod_log_function(&e).map(|_| e.detail().to_string()),
+    })?;
+    if !force.vermagic && !force.modversions {
+        return sys::init_module(&image, params).map_err(LoadError::quiet);
+    }
+    let elf = Elf::parse(&image).map_err(|e| LoadError::quiet(e.errno()))?;
+    let stripped = elf
+        .strip_for_force(force.modversions, force.vermagic)
+        .map_err(|e| LoadError {
+            errno: e.errno(),
+            logged: Some(format!(
+                "Failed to strip version information: {}",
+                e.strerror()
+            )),
+        })?;
+    sys::init_module(&stripped, params).map_err(LoadError::quiet)
 }
 
 /// Unloads module `name` without waiting for it to become unused;
@@ -132,11 +190,72 @@ mod tests {
         std::fs::write(&short, b"abc").unwrap();
         assert_eq!(
             insert_module(&short, b"", Force::default()),
-            Err(errno::EINVAL)
+            Err(LoadError::quiet(errno::EINVAL))
         );
         assert_eq!(
             insert_module(&dir.join("none.ko"), b"", Force::default()),
-            Err(errno::ENOENT)
+            Err(LoadError::quiet(errno::ENOENT))
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// `data` compressed in a format the running kernel does not decompress
+    /// itself, so that [`insert_module`] takes the user-space route
+    /// without calling `finit_module`.
+    fn compressed_for_user_space(data: &[u8]) -> Vec<u8> {
+        if kernel_compression() == Compression::Zstd {
+            let mut enc = liblzma::write::XzEncoder::new(Vec::new(), 6);
+            std::io::Write::write_all(&mut enc, data).unwrap();
+            enc.finish().unwrap()
+        } else {
+            zstd::bulk::compress(data, 3).unwrap()
+        }
+    }
+
+    #[test]
+    fn user_space_route_failures_carry_libkmod_messages() {
+        let dir = std::env::temp_dir().join(format!("modkit-kernel-us-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let force = Force {
+            vermagic: true,
+            modversions: true,
+        };
+
+        // A truncated stream: the decompressor's message, as libkmod logs it.
+        let packed = compressed_for_user_space(&[7u8; 4096]);
+        let truncated = dir.join("truncated.ko.z");
+        std::fs::write(&truncated, &packed[..packed.len() / 2]).unwrap();
+        for f in [Force::default(), force] {
+            let e = insert_module(&truncated, b"", f).unwrap_err();
+            assert_eq!(e.errno, errno::EINVAL);
+            let msg = e.logged.expect("libkmod logs decompression errors");
+            assert!(
+                msg.starts_with("xz: ") || msg.starts_with("zstd: "),
+                "{msg}"
+            );
+        }
+
+        // -f needs an ELF image to strip: not one, kmod_elf_new's errno,
+        // nothing logged.
+        let text = dir.join("text.ko.z");
+        std::fs::write(&text, compressed_for_user_space(b"not a module at all\n")).unwrap();
+        assert_eq!(
+            insert_module(&text, b"", force),
+            Err(LoadError::quiet(errno::ENOEXEC))
+        );
+
+        // An ELF image whose .modinfo has no vermagic: kmod_elf_strip fails.
+        let img = crate::elf::builder::Builder::new(false, false)
+            .section(".modinfo", &b"license=GPL\0name=x\0"[..])
+            .build();
+        let novermagic = dir.join("novermagic.ko.z");
+        std::fs::write(&novermagic, compressed_for_user_space(&img)).unwrap();
+        assert_eq!(
+            insert_module(&novermagic, b"", force),
+            Err(LoadError {
+                errno: errno::ENODATA,
+                logged: Some("Failed to strip version information: No data available".into()),
+            })
         );
         let _ = std::fs::remove_dir_all(&dir);
     }

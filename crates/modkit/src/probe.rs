@@ -754,13 +754,17 @@ impl Context {
             vermagic: flags.force_vermagic,
             modversions: flags.force_modversion,
         };
-        kernel::insert_module(&path, options, force).inspect_err(|&e| {
+        kernel::insert_module(&path, options, force).map_err(|e| {
+            if let Some(msg) = &e.logged {
+                self.err(&format!("{msg}\n"));
+            }
             let msg = format!(
                 "Failed to insert module '{}': {}\n",
                 path.display(),
-                strerror(e)
+                strerror(e.errno)
             );
             (self.log)(Level::Info, msg.as_bytes());
+            e.errno
         })
     }
 

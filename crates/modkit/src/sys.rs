@@ -27,6 +27,10 @@ pub const O_NONBLOCK: u32 = libc::O_NONBLOCK as u32;
 /// `delete_module` flag: force the removal (`rmmod -f`).
 pub const O_TRUNC: u32 = libc::O_TRUNC as u32;
 
+/// `open(2)` flag: do not make the terminal opened the controlling one
+/// (glibc's syslog(3) opens `/dev/console` with it).
+pub const O_NOCTTY: i32 = libc::O_NOCTTY;
+
 fn cstring(s: &[u8]) -> Result<CString, Errno> {
     CString::new(s).map_err(|_| errno::EINVAL)
 }

@@ -87,6 +87,12 @@ fn exercise_module(bytes: Vec<u8>) {
         let _ = m.dependency_symbols();
         let _ = m.signature();
         let _ = signature::strip_signature(m.data());
+        if let Ok(elf) = m.elf() {
+            // insmod -f on the init_module route: same size, never a panic
+            if let Ok(stripped) = elf.strip_for_force(true, true) {
+                assert_eq!(stripped.len(), elf.data().len());
+            }
+        }
     }
 }
 

@@ -301,3 +301,22 @@ pub fn expand_pattern(p: &str) -> String {
     }
     out
 }
+
+/// Replaces every `0x` followed by hex digits with `0xADDR`.
+pub fn mask_addresses(s: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        if s[i..].starts_with(b"0x") && s.get(i + 2).is_some_and(u8::is_ascii_hexdigit) {
+            out.extend_from_slice(b"0xADDR");
+            i += 2;
+            while s.get(i).is_some_and(u8::is_ascii_hexdigit) {
+                i += 1;
+            }
+        } else {
+            out.push(s[i]);
+            i += 1;
+        }
+    }
+    out
+}
