@@ -171,3 +171,21 @@ fn vm_6_1_insmod_rmmod_match_kmod_locked_down() {
 fn vm_6_12_bpo_insmod_rmmod_match_kmod_locked_down() {
     boot_with("6.12-bpo", "locked.sh", "lockdown=integrity", LOCKED_LAST);
 }
+
+/// Kernel command line for `vm/guest/modprobe.sh`: module options and a
+/// blacklist that modprobe must take from it.
+const MODPROBE_APPEND: &str =
+    "mk_params.p_ushort=7 mk_params.p_string=from_cmdline modprobe.blacklist=mk_held";
+
+/// The last check of `vm/guest/modprobe.sh`.
+const MODPROBE_LAST: &str = "PASS lsmod --tree=dot has an edge for each holder";
+
+#[test]
+fn vm_6_1_modprobe_matches_kmod_for_loading_and_removal() {
+    boot_with("6.1", "modprobe.sh", MODPROBE_APPEND, MODPROBE_LAST);
+}
+
+#[test]
+fn vm_6_12_bpo_modprobe_matches_kmod_for_loading_and_removal() {
+    boot_with("6.12-bpo", "modprobe.sh", MODPROBE_APPEND, MODPROBE_LAST);
+}
