@@ -28,9 +28,13 @@ modules_state() { # name size refcount holders state [taint]
     awk '{ t = ""; if ($NF ~ /^\(/) t = $NF; print $1, $2, $3, $4, $5, t }' /proc/modules | sort
 }
 kernel_messages() { # new kernel messages, without timestamps; lockdown's
-    # are rate-limited (and name the process), so not comparable run to run
-    busybox dmesg -c | sed 's/^\[[ 0-9.]*\] //' | grep -v -e '^Lockdown: ' -e ' callbacks suppressed$'
+    # are rate-limited (and name the process), and the raid6/xor speed
+    # benchmarks some modules run when loaded print timings: not comparable
+    # run to run
+    busybox dmesg -c | sed 's/^\[[ 0-9.]*\] //' |
+        grep -v -e '^Lockdown: ' -e ' callbacks suppressed$' -e '^raid6: ' -e '^xor: ' -e 'MB/sec$'
 }
+extra_state() { :; } # a script may redefine it: more state to compare after each run
 run() { # program args...
     kernel_messages > /dev/null
     [ -n "$side" ] && before=$(wc -c < "$side")
@@ -39,6 +43,7 @@ run() { # program args...
     # context), which differ from run to run
     sed -i 's/ 0x[0-9a-f]\{1,16\} / 0xADDRESS /' /tmp/err
     modules_state >> /tmp/out
+    extra_state >> /tmp/out
     echo "--- kernel:" >> /tmp/out; kernel_messages >> /tmp/out
     if [ -n "$side" ]; then
         usleep 300000

@@ -1,17 +1,14 @@
 #!/bin/sh
 # Guest-side differential test of modprobe on a live kernel: each case runs
 # with modkit (`/sbin/modkit modprobe`) and with kmod 34.2's modprobe
-# (/ref/bin) from the same kernel state; stdout, stderr, exit code and the
-# kernel state after (/proc/modules with usage counts, mk_params's
-# parameters in /sys/module) must match. Boot with
+# (/ref/bin) from the same kernel state (vm/guest/differential.sh); stdout,
+# stderr, exit code, the kernel's messages and the kernel state after
+# (/proc/modules with usage counts and taint, mk_params's parameters in
+# /sys/module) must match. Boot with
 #   --append 'mk_params.p_ushort=7 mk_params.p_string=from_cmdline modprobe.blacklist=mk_held'
 # so that options and the blacklist from the kernel command line are used.
-fail=0
-ver=$(uname -r)
+. /vm/differential.sh
 md=/lib/modules/$ver
-R=/ref/bin
-pass() { echo "PASS $1"; }
-bad() { echo "FAIL $1"; fail=1; }
 
 mkdir -p /etc/modprobe.d
 cat > /etc/modprobe.d/modkit-test.conf <<'EOF'
@@ -37,94 +34,78 @@ unload_all() {
         for m in $(cut -d' ' -f1 /proc/modules); do $R/rmmod "$m" 2>/dev/null; done
     done
 }
-state() {
-    cut -d' ' -f1,3 /proc/modules | sort
+extra_state() { # mk_params's parameters, when loaded
     if [ -d /sys/module/mk_params ]; then
         for p in p_int p_short p_ushort p_charp p_string; do
             echo "mk_params.$p=$(cat /sys/module/mk_params/parameters/$p)"
         done
     fi
 }
-run() {
-    prog=$1; shift
-    "$prog" "$@" > /tmp/out 2> /tmp/err; echo "exit=$?" >> /tmp/out
-    state >> /tmp/out
-}
 # case NAME SETUP ARGS [CLEANUP]: modprobe ARGS from the state SETUP makes
-case_() {
-    name=$1 setup=$2 args=$3 cleanup=${4:-unload_all}
-    eval "$setup" >/dev/null 2>&1
-    eval "run /sbin/modkit modprobe $args"; mv /tmp/out /tmp/o1; mv /tmp/err /tmp/e1
-    eval "$cleanup" >/dev/null 2>&1
-    eval "$setup" >/dev/null 2>&1
-    eval "run $R/modprobe $args"; mv /tmp/out /tmp/o2; mv /tmp/err /tmp/e2
-    eval "$cleanup" >/dev/null 2>&1
-    if cmp -s /tmp/o1 /tmp/o2 && cmp -s /tmp/e1 /tmp/e2; then
-        pass "$name"
-    else
-        bad "$name"
-        echo "--- modkit:"; cat /tmp/o1 /tmp/e1; echo "--- kmod:"; cat /tmp/o2 /tmp/e2
-    fi
-}
+mp_case() { case_ "$1" "$2" modprobe "$3" "${4:-unload_all}"; }
+# once-per-boot kernel messages (the taint of the first out-of-tree module,
+# of the first forced load)
+$R/insmod $md/extra/mk_chain_c.ko; $R/modprobe -f dummy; unload_all; kernel_messages > /dev/null
+
 BUILTIN=$(sed -n '1s|.*/||; 1s|\.ko$||p' "$md/modules.builtin")
 DEVALIAS=$(awk '$3 == "mk_devtable" && $2 ~ /^platform:/ { print $2; exit }' "$md/modules.alias")
 [ -n "$DEVALIAS" ] && pass "mk_devtable has a platform alias ($DEVALIAS)" || bad "no platform alias for mk_devtable"
 grep -q "mk_params.p_ushort=7" /proc/cmdline && pass "kernel command line has module options" ||
     bad "boot with --append 'mk_params.p_ushort=7 ...'"
 
-case_ "load by name" ":" "dummy"
-case_ "load by name with options from config, kernel command line and arguments" ":" \
+mp_case "load by name" ":" "dummy"
+mp_case "load by name with options from config, kernel command line and arguments" ":" \
     "mk_params p_int=5 'p_charp=two words'"
-case_ "load with a softdep (pre: mk_chain_c from MODULE_SOFTDEP)" ":" "-v mk_params"
-case_ "load by a module's own alias" ":" "mk-params-alias"
-case_ "load by a configured alias (its options apply)" ":" "mkalias"
-case_ "load by a wildcard configured alias" ":" "mk-star-anything"
-case_ "load by symbol" ":" "symbol:mk_c_ns_value"
-case_ "dependency chain and post softdep, verbose" ":" "-v mk_chain_a"
-case_ "diamond with a softdep that is not found" ":" "mk_diamond_left"
-case_ "real module chain (btrfs)" ":" "-v btrfs"
-case_ "real module by alias (fs-btrfs)" ":" "fs-btrfs"
-case_ "blacklisted module by name loads" ":" "mk_devtable"
-case_ "blacklisted module by name with -b" ":" "-b mk_devtable"
-case_ "blacklisted module by alias is skipped" ":" "'$DEVALIAS'"
-case_ "blacklist from the kernel command line, -b" ":" "-b mk_held"
-case_ "blacklist from the kernel command line, by name" ":" "mk_held"
-case_ "install command with \$CMDLINE_OPTS" ":" "mk_fail a=1 b=2"
-case_ "install command ignored (-i): init fails" ":" "-i mk_fail"
-case_ "install command failing" ":" "mk_kprobe"
-case_ "remove command" ":" "-r mk_fail"
-case_ "remove command ignored, not loaded" ":" "-r -i mk_fail"
-case_ "missing module" ":" "no_such_module"
-case_ "missing module, quiet" ":" "-q no_such_module"
-case_ "missing modules with -a" ":" "-a no_such_a dummy no_such_b"
-case_ "dependency fails to load" ":" "-C /etc/failing-dep.conf mk_chain_a"
-case_ "already loaded" "$R/modprobe dummy" "dummy"
-case_ "already loaded, --first-time" "$R/modprobe dummy" "--first-time dummy"
-case_ "built-in module" ":" "$BUILTIN"
-case_ "built-in module, --first-time" ":" "--first-time $BUILTIN"
-case_ "dry run, verbose" ":" "-n -v mk_chain_a"
-case_ "show depends of a loaded chain" "$R/modprobe mk_chain_a" "-D mk_chain_a"
-case_ "force flags" ":" "-f --force-vermagic --force-modversion dummy"
-case_ "several with -a" ":" "-a dummy loop mk_chain_b"
-case_ "remove with dependencies" "$R/modprobe mk_chain_a" "-r mk_chain_a"
-case_ "remove, verbose" "$R/modprobe btrfs" "-r -v btrfs"
-case_ "remove held by another module" "$R/modprobe mk_chain_a" "-r mk_chain_c"
-case_ "remove with --remove-holders" "$R/modprobe mk_chain_a" "-r --remove-holders -v mk_chain_c"
-case_ "remove several with -a" "$R/modprobe -a dummy loop" "-r -a dummy loop no_such"
-case_ "remove not loaded" ":" "-r dummy"
-case_ "remove not loaded, --first-time" ":" "-r --first-time dummy"
-case_ "remove built-in" ":" "-r $BUILTIN"
-case_ "remove by alias" "$R/modprobe mk_params" "-r mkalias"
-case_ "remove dry run" "$R/modprobe mk_chain_a" "-r -n -v mk_chain_a"
-case_ "remove in use by an open device" "$R/insmod $md/extra/mk_held.ko; (sleep 4 < /dev/mk_held &) ; sleep 1" \
+mp_case "load with a softdep (pre: mk_chain_c from MODULE_SOFTDEP)" ":" "-v mk_params"
+mp_case "load by a module's own alias" ":" "mk-params-alias"
+mp_case "load by a configured alias (its options apply)" ":" "mkalias"
+mp_case "load by a wildcard configured alias" ":" "mk-star-anything"
+mp_case "load by symbol" ":" "symbol:mk_c_ns_value"
+mp_case "dependency chain and post softdep, verbose" ":" "-v mk_chain_a"
+mp_case "diamond with a softdep that is not found" ":" "mk_diamond_left"
+mp_case "real module chain (btrfs)" ":" "-v btrfs"
+mp_case "real module by alias (fs-btrfs)" ":" "fs-btrfs"
+mp_case "blacklisted module by name loads" ":" "mk_devtable"
+mp_case "blacklisted module by name with -b" ":" "-b mk_devtable"
+mp_case "blacklisted module by alias is skipped" ":" "'$DEVALIAS'"
+mp_case "blacklist from the kernel command line, -b" ":" "-b mk_held"
+mp_case "blacklist from the kernel command line, by name" ":" "mk_held"
+mp_case "install command with \$CMDLINE_OPTS" ":" "mk_fail a=1 b=2"
+mp_case "install command ignored (-i): init fails" ":" "-i mk_fail"
+mp_case "install command failing" ":" "mk_kprobe"
+mp_case "remove command" ":" "-r mk_fail"
+mp_case "remove command ignored, not loaded" ":" "-r -i mk_fail"
+mp_case "missing module" ":" "no_such_module"
+mp_case "missing module, quiet" ":" "-q no_such_module"
+mp_case "missing modules with -a" ":" "-a no_such_a dummy no_such_b"
+mp_case "dependency fails to load" ":" "-C /etc/failing-dep.conf mk_chain_a"
+mp_case "already loaded" "$R/modprobe dummy" "dummy"
+mp_case "already loaded, --first-time" "$R/modprobe dummy" "--first-time dummy"
+mp_case "built-in module" ":" "$BUILTIN"
+mp_case "built-in module, --first-time" ":" "--first-time $BUILTIN"
+mp_case "dry run, verbose" ":" "-n -v mk_chain_a"
+mp_case "show depends of a loaded chain" "$R/modprobe mk_chain_a" "-D mk_chain_a"
+mp_case "force flags" ":" "-f --force-vermagic --force-modversion dummy"
+mp_case "several with -a" ":" "-a dummy loop mk_chain_b"
+mp_case "remove with dependencies" "$R/modprobe mk_chain_a" "-r mk_chain_a"
+mp_case "remove, verbose" "$R/modprobe btrfs" "-r -v btrfs"
+mp_case "remove held by another module" "$R/modprobe mk_chain_a" "-r mk_chain_c"
+mp_case "remove with --remove-holders" "$R/modprobe mk_chain_a" "-r --remove-holders -v mk_chain_c"
+mp_case "remove several with -a" "$R/modprobe -a dummy loop" "-r -a dummy loop no_such"
+mp_case "remove not loaded" ":" "-r dummy"
+mp_case "remove not loaded, --first-time" ":" "-r --first-time dummy"
+mp_case "remove built-in" ":" "-r $BUILTIN"
+mp_case "remove by alias" "$R/modprobe mk_params" "-r mkalias"
+mp_case "remove dry run" "$R/modprobe mk_chain_a" "-r -n -v mk_chain_a"
+mp_case "remove in use by an open device" "$R/insmod $md/extra/mk_held.ko; (sleep 4 < /dev/mk_held &) ; sleep 1" \
     "-r mk_held" "sleep 4; unload_all"
-case_ "remove in use, --wait gives up" "$R/insmod $md/extra/mk_held.ko; (sleep 4 < /dev/mk_held &) ; sleep 1" \
+mp_case "remove in use, --wait gives up" "$R/insmod $md/extra/mk_held.ko; (sleep 4 < /dev/mk_held &) ; sleep 1" \
     "-r -w 300 mk_held" "sleep 4; unload_all"
-case_ "remove with --wait once unused" "$R/insmod $md/extra/mk_held.ko; (sleep 1 < /dev/mk_held &) ; sleep 0.3" \
+mp_case "remove with --wait once unused" "$R/insmod $md/extra/mk_held.ko; (sleep 1 < /dev/mk_held &) ; sleep 0.3" \
     "-r -w 3000 mk_held" "sleep 2; unload_all"
-case_ "show config" ":" "-c"
+mp_case "show config" ":" "-c"
 export MODPROBE_OPTIONS="-v -C /etc/modprobe.d"
-case_ "MODPROBE_OPTIONS from the environment" ":" "mk_chain_b"
+mp_case "MODPROBE_OPTIONS from the environment" ":" "mk_chain_b"
 unset MODPROBE_OPTIONS
 
 # -s: messages go to syslog (busybox syslogd here) instead of stderr

@@ -45,35 +45,12 @@ fn depmod_differences(name: &str, version: &str, args: &[OsString]) -> Vec<Strin
     let (a, b) = (scratch.join("modkit"), scratch.join("kmod"));
     let ours = run_depmod(true, &a, args);
     let theirs = run_depmod(false, &b, args);
-    let mut diffs = Vec::new();
     let shown: Vec<String> = args
         .iter()
         .map(|s| s.to_string_lossy().into_owned())
         .collect();
     let what = format!("[{name}] depmod {}", shown.join(" "));
-    if ours.status.code() != theirs.status.code() {
-        diffs.push(format!(
-            "{what}: exit {:?} (modkit) vs {:?} (kmod)\nmodkit stderr: {}\nkmod stderr: {}",
-            ours.status.code(),
-            theirs.status.code(),
-            String::from_utf8_lossy(&ours.stderr),
-            String::from_utf8_lossy(&theirs.stderr)
-        ));
-    }
-    // -vv names kmod's library context and logger by address: compare
-    // those lines with the addresses masked.
-    let (ours_err, theirs_err) = (mask_addresses(&ours.stderr), mask_addresses(&theirs.stderr));
-    for (stream, x, y) in [
-        ("stdout", &ours.stdout, &theirs.stdout),
-        ("stderr", &ours_err, &theirs_err),
-    ] {
-        if x != y {
-            diffs.push(format!(
-                "{what}: {stream} differs\n{}",
-                first_difference(x, y)
-            ));
-        }
-    }
+    let mut diffs = output_differences(&what, &ours, &theirs);
     let fa = read_tree_files(&a.join("lib/modules").join(version));
     let fb = read_tree_files(&b.join("lib/modules").join(version));
     let dry_run = args.iter().any(|a| a == "-n");

@@ -331,18 +331,11 @@ fn modprobe_d_is_ignored_and_kernel_cmdline_read_like_kmod() {
         };
         let ours = run(&modkit(), &["modinfo"]);
         let theirs = run(&ref_tool("modinfo"), &[]);
-        if ours.stdout != theirs.stdout
-            || ours.stderr != theirs.stderr
-            || ours.status.code() != theirs.status.code()
-        {
-            failures.push(format!(
-                "modinfo {operands:?}: exit {:?} vs {:?}\n{}\n{}",
-                ours.status.code(),
-                theirs.status.code(),
-                first_difference(&ours.stdout, &theirs.stdout),
-                first_difference(&ours.stderr, &theirs.stderr)
-            ));
-        }
+        failures.extend(output_differences(
+            &format!("modinfo {operands:?}"),
+            &ours,
+            &theirs,
+        ));
         assert!(
             String::from_utf8_lossy(&theirs.stderr).contains("kcmdline_parse_result"),
             "kmod did not see the kernel command line: the namespace setup failed"

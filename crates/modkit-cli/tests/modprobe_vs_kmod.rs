@@ -58,29 +58,7 @@ fn compare_modprobe(args: &[OsString], cmdline: Option<&Path>) -> Option<String>
         shown.join(" "),
         if args.len() > 8 { " ..." } else { "" }
     );
-    if ours.status.code() != theirs.status.code() {
-        return Some(format!(
-            "{what}: exit {:?} (modkit) vs {:?} (kmod)\nmodkit stderr: {}\nkmod stderr: {}",
-            ours.status.code(),
-            theirs.status.code(),
-            String::from_utf8_lossy(&ours.stderr),
-            String::from_utf8_lossy(&theirs.stderr)
-        ));
-    }
-    // -vv names libkmod's context and logger by address: masked.
-    let (ours_err, theirs_err) = (mask_addresses(&ours.stderr), mask_addresses(&theirs.stderr));
-    for (name, a, b) in [
-        ("stdout", &ours.stdout, &theirs.stdout),
-        ("stderr", &ours_err, &theirs_err),
-    ] {
-        if a != b {
-            return Some(format!(
-                "{what}: {name} differs\n{}",
-                first_difference(a, b)
-            ));
-        }
-    }
-    None
+    output_differences(&what, &ours, &theirs).into_iter().next()
 }
 
 /// What to ask for in a tree: every module name (with `-` for `_`),
@@ -426,16 +404,11 @@ fn modprobe_options_environment_is_read_like_kmod() {
         ours_args.extend(args.iter().cloned());
         let ours = run(&modkit(), &ours_args);
         let theirs = run(&ref_tool("modprobe"), &args);
-        if ours.stdout != theirs.stdout
-            || ours.stderr != theirs.stderr
-            || ours.status.code() != theirs.status.code()
-        {
-            failures.push(format!(
-                "MODPROBE_OPTIONS={env:?}: {}\n{}",
-                first_difference(&ours.stdout, &theirs.stdout),
-                first_difference(&ours.stderr, &theirs.stderr)
-            ));
-        }
+        failures.extend(output_differences(
+            &format!("MODPROBE_OPTIONS={env:?}"),
+            &ours,
+            &theirs,
+        ));
     }
     assert_no_failures("MODPROBE_OPTIONS", &failures);
 }

@@ -143,8 +143,16 @@ pub fn compare(tool: &str, args: &[impl AsRef<OsStr>]) -> Option<String> {
         shown.join(" "),
         if args.len() > 6 { " ..." } else { "" }
     );
+    output_differences(&what, &ours, &theirs).into_iter().next()
+}
+
+/// Every difference between modkit's and the reference's runs: exit
+/// status, stdout, stderr (addresses masked with [`mask_addresses`]:
+/// libkmod's `-vv` messages name its context and logger by address).
+pub fn output_differences(what: &str, ours: &Output, theirs: &Output) -> Vec<String> {
+    let mut diffs = Vec::new();
     if ours.status.code() != theirs.status.code() {
-        return Some(format!(
+        diffs.push(format!(
             "{what}: exit {:?} (modkit) vs {:?} (reference)\nmodkit stderr: {}\nreference stderr: {}",
             ours.status.code(),
             theirs.status.code(),
@@ -152,18 +160,19 @@ pub fn compare(tool: &str, args: &[impl AsRef<OsStr>]) -> Option<String> {
             String::from_utf8_lossy(&theirs.stderr)
         ));
     }
+    let (ours_err, theirs_err) = (mask_addresses(&ours.stderr), mask_addresses(&theirs.stderr));
     for (name, a, b) in [
         ("stdout", &ours.stdout, &theirs.stdout),
-        ("stderr", &ours.stderr, &theirs.stderr),
+        ("stderr", &ours_err, &theirs_err),
     ] {
         if a != b {
-            return Some(format!(
+            diffs.push(format!(
                 "{what}: {name} differs\n{}",
                 first_difference(a, b)
             ));
         }
     }
-    None
+    diffs
 }
 
 /// A readable excerpt around the first differing line.
