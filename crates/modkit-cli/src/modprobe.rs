@@ -490,9 +490,9 @@ fn run(prog: &str, argv: Vec<OsString>, out: &Rc<RefCell<Stdout>>) -> u8 {
     let err = if mp.o.show_config {
         mp.show_config()
     } else if mp.o.show_modversions {
-        mp.show_modversions(&args[0])
+        mp.show_crcs(&args[0], false)
     } else if mp.o.show_exports {
-        mp.show_exports(&args[0])
+        mp.show_crcs(&args[0], true)
     } else if mp.o.remove {
         mp.rmmod_all(&args)
     } else if mp.o.use_all {
@@ -578,44 +578,33 @@ impl Modprobe {
         }
     }
 
-    fn show_modversions(&mut self, filename: &OsString) -> Res {
+    /// `--dump-modversions` (the `__versions` table) or `--show-exports`
+    /// (exported symbols): `0xCRC<TAB>symbol` lines of a module file.
+    fn show_crcs(&mut self, filename: &OsString, exports: bool) -> Res {
         let path = self.module_file(filename)?;
-        let versions = Module::open(&path).and_then(|m| m.versions());
-        match versions {
+        let list = Module::open(&path).and_then(|m| {
+            Ok(if exports {
+                m.symbols()?.into_iter().map(|s| (s.crc, s.name)).collect()
+            } else {
+                m.versions()?
+                    .into_iter()
+                    .map(|v| (v.crc, v.symbol))
+                    .collect::<Vec<_>>()
+            })
+        });
+        match list {
             Ok(list) => {
                 let mut text = String::new();
-                for v in list {
-                    text.push_str(&format!("0x{:08x}\t{}\n", v.crc, v.symbol));
+                for (crc, name) in list {
+                    text.push_str(&format!("0x{crc:08x}\t{name}\n"));
                 }
                 self.print(text.as_bytes());
                 Ok(())
             }
             Err(e) => {
+                let what = if exports { "symbols" } else { "modversions" };
                 self.fatal(&format!(
-                    "could not get modversions of {}: {}\n",
-                    filename.to_string_lossy(),
-                    strerror(e.errno())
-                ));
-                Err(e.errno())
-            }
-        }
-    }
-
-    fn show_exports(&mut self, filename: &OsString) -> Res {
-        let path = self.module_file(filename)?;
-        let symbols = Module::open(&path).and_then(|m| m.symbols());
-        match symbols {
-            Ok(list) => {
-                let mut text = String::new();
-                for s in list {
-                    text.push_str(&format!("0x{:08x}\t{}\n", s.crc, s.name));
-                }
-                self.print(text.as_bytes());
-                Ok(())
-            }
-            Err(e) => {
-                self.fatal(&format!(
-                    "could not get symbols of {}: {}\n",
+                    "could not get {what} of {}: {}\n",
                     filename.to_string_lossy(),
                     strerror(e.errno())
                 ));

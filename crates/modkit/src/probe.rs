@@ -449,38 +449,37 @@ impl Context {
         opts
     }
 
+    /// The first `install` (or `remove`) line whose pattern matches the
+    /// module name: its command.
+    fn first_command(&self, id: ModuleId, install: bool) -> Option<Vec<u8>> {
+        let config = self.dir.config();
+        let list = if install {
+            &config.install_commands
+        } else {
+            &config.remove_commands
+        };
+        let name = self.e(id).name.as_bytes();
+        list.iter()
+            .find(|c| fnmatch(&c.modname, name))
+            .map(|c| c.text.clone())
+    }
+
     /// The first `install` command whose pattern matches the module name.
     pub fn install_command(&mut self, id: ModuleId) -> Option<Vec<u8>> {
-        if let Some(c) = &self.e(id).install_cmd {
-            return c.clone();
+        if self.e(id).install_cmd.is_none() {
+            let cmd = self.first_command(id, true);
+            self.em(id).install_cmd = Some(cmd);
         }
-        let name = self.e(id).name.clone();
-        let cmd = self
-            .dir
-            .config()
-            .install_commands
-            .iter()
-            .find(|c| fnmatch(&c.modname, name.as_bytes()))
-            .map(|c| c.text.clone());
-        self.em(id).install_cmd = Some(cmd.clone());
-        cmd
+        self.e(id).install_cmd.clone().flatten()
     }
 
     /// The first `remove` command whose pattern matches the module name.
     pub fn remove_command(&mut self, id: ModuleId) -> Option<Vec<u8>> {
-        if let Some(c) = &self.e(id).remove_cmd {
-            return c.clone();
+        if self.e(id).remove_cmd.is_none() {
+            let cmd = self.first_command(id, false);
+            self.em(id).remove_cmd = Some(cmd);
         }
-        let name = self.e(id).name.clone();
-        let cmd = self
-            .dir
-            .config()
-            .remove_commands
-            .iter()
-            .find(|c| fnmatch(&c.modname, name.as_bytes()))
-            .map(|c| c.text.clone());
-        self.em(id).remove_cmd = Some(cmd.clone());
-        cmd
+        self.e(id).remove_cmd.clone().flatten()
     }
 
     fn lookup_names(&mut self, names: &[Vec<u8>]) -> Vec<ModuleId> {
