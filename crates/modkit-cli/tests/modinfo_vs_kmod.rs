@@ -180,7 +180,7 @@ fn name_alias_symbol_and_builtin_lookups_in_6_12_match_kmod() {
 #[test]
 fn bad_input_and_options_match_kmod() {
     let tree = Tree::get("6.1");
-    let tmp = tempdir();
+    let tmp = tempdir("bad-input");
     let real = tree.moddir().join("kernel/fs/btrfs/btrfs.ko");
     let data = std::fs::read(&real).unwrap();
     let write = |name: &str, bytes: &[u8]| {
@@ -251,8 +251,9 @@ fn bad_input_and_options_match_kmod() {
     assert_no_failures("modinfo bad input", &failures);
 }
 
-fn tempdir() -> PathBuf {
-    let p = std::env::temp_dir().join(format!("modkit-modinfo-test-{}", std::process::id()));
+/// A fresh scratch directory for one test (tests run at once: one name each).
+fn tempdir(name: &str) -> PathBuf {
+    let p = std::env::temp_dir().join(format!("modkit-modinfo-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&p);
     std::fs::create_dir_all(&p).unwrap();
     p
@@ -289,7 +290,7 @@ fn non_utf8_operands_are_printed_as_given() {
 #[test]
 fn modprobe_d_is_ignored_and_kernel_cmdline_read_like_kmod() {
     let tree = Tree::get("6.1");
-    let dir = tempdir();
+    let dir = tempdir("modprobe-d");
     let conf = dir.join("test.conf");
     std::fs::write(
         &conf,

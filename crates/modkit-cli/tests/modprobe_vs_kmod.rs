@@ -145,7 +145,8 @@ const NO_CONFIG_MODES: &[&[&str]] = &[&["-a", "-D"], &["-a", "-R"]];
 fn every_lookup_without_config(tree: &str) {
     let tree = Tree::get(tree);
     let ops = operands(&tree);
-    let empty = scratch_dir("modprobe-noconf");
+    // one directory per tree: the tests of both trees run at once
+    let empty = scratch_dir(&format!("modprobe-noconf-{}", tree.version));
     let conf = ["-C", empty.to_str().unwrap()];
     let mut jobs = batches(&tree, &ops, NO_CONFIG_MODES, &conf);
     jobs.push(base_args(&tree, &["-C", empty.to_str().unwrap(), "-c"]));
@@ -244,7 +245,7 @@ fn every_lookup_with_config(tree: &str) {
         ]
         .map(String::from),
     );
-    let dir = scratch_dir("modprobe-conf");
+    let dir = scratch_dir(&format!("modprobe-conf-{}", tree.version));
     let conf = write_config(&dir);
     let conf: Vec<&str> = conf.iter().map(String::as_str).collect();
     let cmdline = dir.join("cmdline");
