@@ -164,3 +164,100 @@ fn mutated_builtin_modinfo_never_panics() {
         let _ = builtin::modinfo_strings(&d, "zzz");
     }
 }
+
+/// Mutated `modprobe.d` text (the tree's real `modules.softdep` plus a file
+/// using every directive) through the configuration parser and `-c`'s
+/// printer: never a panic.
+#[test]
+fn mutated_modprobe_config_never_panics() {
+    let mut data = tree_file("6.12", "modules.softdep");
+    data.extend_from_slice(
+        b"alias a-b[0-9] c\noptions m x=1\\\n y=2\ninstall i /bin/true $CMDLINE_OPTS\n\
+          remove r /bin/true\nblacklist b\nsoftdep s pre: a post: b\nweakdep w x y\n\
+          include x\n\tbad line\n",
+    );
+    let mut rng = Rng(1234);
+    for _ in 0..3000 {
+        let d = mutate(&mut rng, &data, data.len());
+        let mut cfg = modkit::config::ModprobeConfig::default();
+        cfg.parse(b"mutant.conf", &d, &mut |_, _, _| {});
+        let _ = cfg.show();
+        let _ = cfg.is_blacklisted(b"b");
+    }
+}
+
+/// Random and mutated kernel command lines (quotes, dots, equal signs,
+/// bytes that are not UTF-8) through libkmod's state machine: never a
+/// panic, and every option found has a module name and a parameter.
+#[test]
+fn hostile_kernel_command_lines_never_panic() {
+    let base = b"BOOT_IMAGE=/vmlinuz quiet \"parport.dyndbg=file x +p\" m.p=\"a b\" modprobe.blacklist=a,,b a.b.c=1 x\"y.z=1 -- init.arg\n";
+    let alphabet = b" \t\n.=\",-_ab\xff\0";
+    let mut rng = Rng(4321);
+    for i in 0..20_000 {
+        let line: Vec<u8> = if i % 2 == 0 {
+            mutate(&mut rng, base, base.len())
+        } else {
+            (0..rng.below(40))
+                .map(|_| alphabet[rng.below(alphabet.len())])
+                .collect()
+        };
+        for (module, param) in modkit::config::kernel_cmdline_options(&line) {
+            assert!(!module.contains(&0) && !param.contains(&0));
+        }
+        let mut cfg = modkit::config::ModprobeConfig::default();
+        cfg.parse_kernel_cmdline(&line, &mut |_, _, _| {});
+    }
+}
+
+/// A module directory whose indexes are mutated copies of a real tree's:
+/// modprobe's lookups and probe lists (as `-D` computes them) never panic
+/// nor loop.
+#[test]
+fn probe_over_mutated_indexes_never_panics() {
+    use modkit::probe::{Context, ProbeFlags};
+    let dir = std::env::temp_dir().join(format!("modkit-hostile-probe-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let files = [
+        "modules.dep.bin",
+        "modules.alias.bin",
+        "modules.symbols.bin",
+        "modules.builtin.bin",
+    ];
+    let originals: Vec<Vec<u8>> = files.iter().map(|f| tree_file("6.1", f)).collect();
+    let flags = ProbeFlags {
+        dry_run: true,
+        ignore_loaded: true,
+        ..Default::default()
+    };
+    let mut rng = Rng(777);
+    for round in 0..200 {
+        for (f, data) in files.iter().zip(&originals) {
+            let d = if round % 4 == 0 {
+                data.clone()
+            } else {
+                mutate(&mut rng, data, data.len())
+            };
+            std::fs::write(dir.join(f), d).unwrap();
+        }
+        let config = modkit::config::ModprobeConfig::default();
+        let Ok(mut ctx) = Context::new(&dir, config, Box::new(|_, _| {})) else {
+            continue;
+        };
+        for name in [
+            "btrfs",
+            "pci:v00008086d000010D3sv*sd*bc*sc*i*",
+            "symbol:crc32c",
+            "ext4",
+            "fs-xfs",
+        ] {
+            if let Ok(found) = ctx.lookup(name) {
+                for m in found {
+                    let _ = ctx.probe_insert(m, &flags, None, &mut |_| {});
+                }
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
