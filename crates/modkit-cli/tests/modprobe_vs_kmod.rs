@@ -382,6 +382,13 @@ fn options_and_bad_usage_match_kmod() {
         jobs.push(a);
     }
     jobs.push(vec![OsString::from("--help-me")]);
+    // the default configuration directories (this machine's /etc, /run,
+    // /usr/local/lib, /usr/lib and /lib modprobe.d; /lib may be /usr/lib)
+    for args in [&["-c"][..], &["-D", "bonding"], &["-R", "dummy"]] {
+        let mut a = base_args(&tree, &[]);
+        a.extend(args.iter().map(OsString::from));
+        jobs.push(a);
+    }
     let failures = parallel_failures(&jobs, |a| compare_modprobe(a, None));
     assert_no_failures("modprobe options", &failures);
 }
