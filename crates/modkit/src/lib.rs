@@ -17,7 +17,8 @@
 //! - [`depmod`] — generating a module directory's indexes, as kmod's depmod.
 //! - [`fsutil`] — replacing files atomically (temporary file and rename).
 //! - [`kernel`] — loading and unloading modules (`insmod`, `rmmod`).
-//! - [`sys`] — the one module with `unsafe`: the module system calls.
+//! - [`sys`] — the one module with `unsafe`: the module system calls, `syslog(2)`,
+//!   `mmap(2)` of index files and the few other calls the standard library lacks.
 //! - [`loaded`] — the running kernel's modules (`/proc/modules`, `/sys/module`).
 //! - [`kmsg`] — the kernel log: `/dev/kmsg` records, `syslog(2)`, level and facility names.
 //!
