@@ -71,55 +71,9 @@ fn every_module_file_of_trixie_6_12_matches_kmod() {
 
 fn lookups_vs_kmod(tree: &str) {
     let tree = Tree::get(tree);
-    let dir = tree.moddir();
-    let read =
-        |f: &str| std::fs::read_to_string(dir.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
-    let mut operands: Vec<String> = Vec::new();
-    // Every module name, as written and with '-' for '_'.
-    for line in read("modules.dep").lines() {
-        let path = line.split(':').next().unwrap();
-        let base = path.rsplit('/').next().unwrap();
-        let name = base.split('.').next().unwrap().to_string();
-        operands.push(name.replace('_', "-"));
-    }
-    // Every built-in module.
-    for line in read("modules.builtin").lines() {
-        let base = line.rsplit('/').next().unwrap();
-        operands.push(base.split('.').next().unwrap().to_string());
-    }
-    // A sample of aliases, expanded to strings they match.
-    for (i, line) in read("modules.alias").lines().enumerate() {
-        if i % 7 == 0 {
-            if let Some(p) = line
-                .strip_prefix("alias ")
-                .and_then(|l| l.rsplit_once(' '))
-                .map(|x| x.0)
-            {
-                operands.push(expand_pattern(p));
-            }
-        }
-    }
-    // Built-in aliases.
-    let builtin_info = std::fs::read(dir.join("modules.builtin.modinfo")).unwrap();
-    for (i, s) in builtin_info.split(|&b| b == 0).enumerate() {
-        let s = String::from_utf8_lossy(s);
-        if let Some((_, pat)) = s.split_once(".alias=") {
-            if i % 3 == 0 {
-                operands.push(expand_pattern(pat));
-            }
-        }
-    }
-    // A sample of symbols.
-    for (i, line) in read("modules.symbols").lines().enumerate() {
-        if i % 11 == 0 {
-            if let Some(sym) = line
-                .strip_prefix("alias ")
-                .and_then(|l| l.split(' ').next())
-            {
-                operands.push(sym.to_string());
-            }
-        }
-    }
+    // Every module name and built-in; a sample of aliases, built-in
+    // aliases and symbols.
+    let mut operands = lookup_operands(&tree, (7, 3, 11));
     // Things that are not there or not valid.
     for bad in [
         "no_such_module",

@@ -65,43 +65,7 @@ fn compare_modprobe(args: &[OsString], cmdline: Option<&Path>) -> Option<String>
 /// built-in module, alias pattern (expanded), built-in alias and symbol,
 /// plus names that are not there or not valid.
 fn operands(tree: &Tree) -> Vec<String> {
-    let dir = tree.moddir();
-    let read =
-        |f: &str| std::fs::read_to_string(dir.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
-    let mut ops: Vec<String> = Vec::new();
-    for line in read("modules.dep").lines() {
-        let path = line.split(':').next().unwrap();
-        let base = path.rsplit('/').next().unwrap();
-        ops.push(base.split('.').next().unwrap().replace('_', "-"));
-    }
-    for line in read("modules.builtin").lines() {
-        let base = line.rsplit('/').next().unwrap();
-        ops.push(base.split('.').next().unwrap().to_string());
-    }
-    for line in read("modules.alias").lines() {
-        if let Some(p) = line
-            .strip_prefix("alias ")
-            .and_then(|l| l.rsplit_once(' '))
-            .map(|x| x.0)
-        {
-            ops.push(expand_pattern(p));
-        }
-    }
-    let builtin_info = std::fs::read(dir.join("modules.builtin.modinfo")).unwrap();
-    for s in builtin_info.split(|&b| b == 0) {
-        let s = String::from_utf8_lossy(s);
-        if let Some((_, pat)) = s.split_once(".alias=") {
-            ops.push(expand_pattern(pat));
-        }
-    }
-    for line in read("modules.symbols").lines() {
-        if let Some(sym) = line
-            .strip_prefix("alias ")
-            .and_then(|l| l.split(' ').next())
-        {
-            ops.push(sym.to_string());
-        }
-    }
+    let mut ops = lookup_operands(tree, (1, 1, 1));
     for bad in [
         "no_such_module",
         "symbol:no_such_symbol",

@@ -329,3 +329,43 @@ pub fn mask_addresses(s: &[u8]) -> Vec<u8> {
     }
     out
 }
+
+/// What to look up in a tree: every module name (with `-` for `_`), every
+/// built-in module, then every `step.0`-th alias pattern of
+/// `modules.alias` and every `step.1`-th built-in alias (each expanded to a
+/// string it matches), and every `step.2`-th exported symbol.
+pub fn lookup_operands(tree: &Tree, step: (usize, usize, usize)) -> Vec<String> {
+    let dir = tree.moddir();
+    let read =
+        |f: &str| std::fs::read_to_string(dir.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
+    let mut ops: Vec<String> = Vec::new();
+    for line in read("modules.dep").lines() {
+        let path = line.split(':').next().unwrap();
+        let base = path.rsplit('/').next().unwrap();
+        ops.push(base.split('.').next().unwrap().replace('_', "-"));
+    }
+    for line in read("modules.builtin").lines() {
+        let base = line.rsplit('/').next().unwrap();
+        ops.push(base.split('.').next().unwrap().to_string());
+    }
+    for line in read("modules.alias").lines().step_by(step.0) {
+        if let Some((p, _)) = line.strip_prefix("alias ").and_then(|l| l.rsplit_once(' ')) {
+            ops.push(expand_pattern(p));
+        }
+    }
+    let builtin_info = std::fs::read(dir.join("modules.builtin.modinfo")).unwrap();
+    for s in builtin_info.split(|&b| b == 0).step_by(step.1) {
+        if let Some((_, pat)) = String::from_utf8_lossy(s).split_once(".alias=") {
+            ops.push(expand_pattern(pat));
+        }
+    }
+    for line in read("modules.symbols").lines().step_by(step.2) {
+        if let Some(sym) = line
+            .strip_prefix("alias ")
+            .and_then(|l| l.split(' ').next())
+        {
+            ops.push(sym.to_string());
+        }
+    }
+    ops
+}
