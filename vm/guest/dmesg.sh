@@ -262,7 +262,8 @@ for who in m r; do
     $R -C
     if [ $who = m ]; then /sbin/modkit printk default_message=err; else echo "4 3 1 7" > $P; fi
     echo "no level given $who" > /dev/kmsg
-    $R -r | sed "s/given $who/given X/" | nots > /tmp/$who.out; : > /tmp/$who.err
+    # only the record written here: a loaded TCG guest may log clocksource warnings meanwhile
+    $R -r | grep "no level given" | sed "s/given $who/given X/" | nots > /tmp/$who.out; : > /tmp/$who.err
     reset
 done
 same "printk default_message=err as writing $P"
