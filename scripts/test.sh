@@ -37,7 +37,8 @@ fi
 rustup component add clippy rustfmt >/dev/null 2>&1 || true
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/modkit-test-sh.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT INT TERM
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 130' INT TERM
 
 started=$(date +%s)
 header() {

@@ -38,6 +38,8 @@
 //! `eprintln!`, so that `cargo test` shows it although it captures the
 //! output of passing tests.
 
+#![warn(missing_docs)]
+
 use std::ffi::OsStr;
 use std::io::Write;
 use std::ops::Deref;
@@ -126,9 +128,11 @@ impl Selection {
             }
             match Tier::ALL.iter().position(|t| t.name() == word) {
                 Some(i) => listed[i] = true,
-                None => return Err(format!(
+                None => {
+                    return Err(format!(
                     "{TIERS_VAR}: unknown tier '{word}' (expected offline, reference, vm or all)"
-                )),
+                ))
+                }
             }
         }
         Ok(Selection(Some(listed)))
