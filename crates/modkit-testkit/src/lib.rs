@@ -514,60 +514,67 @@ pub fn module_image(modinfo: &[(&str, &str)], exports: &[&str], needs: &[&str]) 
         symtab.extend_from_slice(&0u16.to_le_bytes()); // SHN_UNDEF
         symtab.extend_from_slice(&[0u8; 16]); // value, size
     }
-    // (name, type, flags, link, info, entsize, data); index 0 is SHN_UNDEF.
-    let sections: [(&str, u32, u64, u32, u32, u64, Vec<u8>); 5] = [
-        (".modinfo", SHT_PROGBITS, SHF_ALLOC, 0, 0, 0, info),
-        (
-            "__ksymtab_strings",
-            SHT_PROGBITS,
-            SHF_ALLOC,
-            0,
-            0,
-            0,
-            ksymtab,
-        ),
-        (".symtab", SHT_SYMTAB, 0, 4, 1, 24, symtab),
-        (".strtab", SHT_STRTAB, 0, 0, 0, 0, strtab),
-        (".shstrtab", SHT_STRTAB, 0, 0, 0, 0, Vec::new()),
+    /// One section header's fields and the section's bytes.
+    struct Section {
+        name: &'static str,
+        kind: u32,
+        flags: u64,
+        link: u32,
+        info: u32,
+        entsize: u64,
+        data: Vec<u8>,
+    }
+    let section = |name, kind, flags, data| Section {
+        name,
+        kind,
+        flags,
+        link: 0,
+        info: 0,
+        entsize: 0,
+        data,
+    };
+    // Index 0 is SHN_UNDEF; .symtab links to .strtab (4); .shstrtab is last.
+    let mut sections = vec![
+        section(".modinfo", SHT_PROGBITS, SHF_ALLOC, info),
+        section("__ksymtab_strings", SHT_PROGBITS, SHF_ALLOC, ksymtab),
+        Section {
+            link: 4,
+            info: 1,
+            entsize: 24,
+            ..section(".symtab", SHT_SYMTAB, 0, symtab)
+        },
+        section(".strtab", SHT_STRTAB, 0, strtab),
     ];
     let mut shstrtab = vec![0u8];
     let mut names = Vec::new();
-    for s in &sections {
+    for name in sections.iter().map(|s| s.name).chain([".shstrtab"]) {
         names.push(shstrtab.len() as u32);
-        shstrtab.extend_from_slice(s.0.as_bytes());
+        shstrtab.extend_from_slice(name.as_bytes());
         shstrtab.push(0);
     }
+    sections.push(section(".shstrtab", SHT_STRTAB, 0, shstrtab));
     let mut out = vec![0u8; 64];
     let mut places = Vec::new();
-    for (i, s) in sections.iter().enumerate() {
-        while out.len() % 8 != 0 {
-            out.push(0);
-        }
-        let data = if i == sections.len() - 1 {
-            &shstrtab
-        } else {
-            &s.6
-        };
-        places.push((out.len() as u64, data.len() as u64));
-        out.extend_from_slice(data);
+    for s in &sections {
+        out.resize(out.len().next_multiple_of(8), 0);
+        places.push((out.len() as u64, s.data.len() as u64));
+        out.extend_from_slice(&s.data);
     }
-    while out.len() % 8 != 0 {
-        out.push(0);
-    }
+    out.resize(out.len().next_multiple_of(8), 0);
     let shoff = out.len() as u64;
     out.extend_from_slice(&[0u8; 64]); // the null section header
     for (i, s) in sections.iter().enumerate() {
         let (off, size) = places[i];
         out.extend_from_slice(&names[i].to_le_bytes());
-        out.extend_from_slice(&s.1.to_le_bytes());
-        out.extend_from_slice(&s.2.to_le_bytes());
+        out.extend_from_slice(&s.kind.to_le_bytes());
+        out.extend_from_slice(&s.flags.to_le_bytes());
         out.extend_from_slice(&0u64.to_le_bytes()); // address
         out.extend_from_slice(&off.to_le_bytes());
         out.extend_from_slice(&size.to_le_bytes());
-        out.extend_from_slice(&s.3.to_le_bytes());
-        out.extend_from_slice(&s.4.to_le_bytes());
+        out.extend_from_slice(&s.link.to_le_bytes());
+        out.extend_from_slice(&s.info.to_le_bytes());
         out.extend_from_slice(&8u64.to_le_bytes()); // alignment
-        out.extend_from_slice(&s.5.to_le_bytes());
+        out.extend_from_slice(&s.entsize.to_le_bytes());
     }
     out[..7].copy_from_slice(b"\x7fELF\x02\x01\x01"); // 64-bit, LSB, version 1
     out[16..18].copy_from_slice(&1u16.to_le_bytes()); // ET_REL
