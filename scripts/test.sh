@@ -1,10 +1,32 @@
 #!/bin/sh
-# Runs every test of modkit: formatting, lints, unit tests, and the
-# conformance tests against the reference tools on real Debian trees.
-# Installs what it needs (apt packages, the reference tools and trees).
+# Runs every test of modkit, step by step, stopping at the first failure:
+#
+#   fmt        cargo fmt --check, cargo clippy -D warnings
+#   offline    unit tests and fixtures made at test time, with an empty
+#              cache and (as root) no network: what `cargo test` runs on a
+#              bare machine
+#   reference  the conformance tests against kmod 34.2 and util-linux 2.41
+#              on real Debian trees (fetched first by scripts/refs.sh)
+#   vm         real Debian kernels under QEMU (vm/run sets itself up)
+#
+# Each test step sets MODKIT_TEST_TIERS to its tier: a test of that tier
+# whose prerequisites cannot be had FAILS, it is never skipped (tests of the
+# other tiers wait for their own step). Installs what it needs: apt
+# packages, the reference tools and trees, QEMU and the kernels.
+#
+#   scripts/test.sh [fmt|offline|reference|vm ...]   (default: all four)
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
+
+steps=${*:-fmt offline reference vm}
+for step in $steps; do
+    case $step in
+        fmt | offline | reference | vm) ;;
+        *) echo "scripts/test.sh: unknown step '$step' (fmt, offline, reference, vm)" >&2; exit 2 ;;
+    esac
+done
+
 need=""
 for cmd in dpkg-deb:dpkg apt-get:apt xz:xz-utils gcc:gcc dot:graphviz unshare:util-linux; do
     command -v "${cmd%%:*}" >/dev/null 2>&1 || need="$need ${cmd#*:}"
@@ -13,7 +35,57 @@ if [ -n "$need" ]; then
     apt-get update -q && apt-get install -y -q $need
 fi
 rustup component add clippy rustfmt >/dev/null 2>&1 || true
-scripts/refs.sh tools trees headers >/dev/null
-cargo fmt --all -- --check
-cargo clippy --workspace --all-targets -q -- -D warnings
-cargo test --workspace -q
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/modkit-test-sh.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 130' INT TERM
+
+started=$(date +%s)
+header() {
+    echo
+    echo "=== $* ($(($(date +%s) - started)) s so far)"
+}
+
+# cargo test with MODKIT_TEST_TIERS=$1 and the remaining arguments; the
+# skip lines of the tiers left to other steps are counted, not shown.
+run_tier() {
+    tier=$1
+    shift
+    { MODKIT_TEST_TIERS=$tier "$@" 2>&1 && echo 0 >"$tmp/rc" || echo $? >"$tmp/rc"; } |
+        tee "$tmp/log" | grep -v "): not selected by MODKIT_TEST_TIERS=" || true
+    deferred=$(grep -c "): not selected by MODKIT_TEST_TIERS=" "$tmp/log" || true)
+    echo "($deferred tests of other tiers left to their own step)"
+    return "$(cat "$tmp/rc")"
+}
+
+for step in $steps; do
+    case $step in
+    fmt)
+        header "fmt + clippy"
+        cargo fmt --all -- --check
+        cargo clippy --workspace --all-targets -q -- -D warnings
+        ;;
+    offline)
+        header "offline tier: unit tests and generated fixtures, empty cache, no network"
+        cargo test --workspace -q --no-run
+        mkdir "$tmp/empty-cache"
+        isolate=""
+        if [ "$(id -u)" = 0 ] && unshare -n true 2>/dev/null; then
+            isolate="unshare -n"
+        else
+            echo "(not root: the network stays reachable; the cache is empty)"
+        fi
+        run_tier offline env MODKIT_CACHE="$tmp/empty-cache" $isolate cargo test --workspace -q --offline
+        ;;
+    reference)
+        header "reference tier: kmod 34.2 and util-linux 2.41 on Debian trees"
+        scripts/refs.sh tools trees headers >/dev/null
+        run_tier reference cargo test --workspace -q
+        ;;
+    vm)
+        header "VM tier: Debian kernels under QEMU"
+        run_tier vm cargo test -p modkit-cli -q --test vm_smoke --test vm_dmesg
+        ;;
+    esac
+done
+header "all passed: $steps"

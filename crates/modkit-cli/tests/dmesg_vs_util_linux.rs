@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::RwLock;
 
-use common::{first_difference, modkit, ref_tool, scratch_dir};
+use common::{first_difference, modkit, ref_tool, runs, scratch_dir, skip, ScratchDir, Tier};
 
 /// Live-log comparisons read under this lock; the test that writes to
 /// `/dev/kmsg` takes it exclusively.
@@ -235,12 +235,18 @@ const FORMATS: &[&[&str]] = &[
 
 #[test]
 fn live_kmsg() {
+    if !runs(Tier::Reference) {
+        return;
+    }
     let _g = LIVE.read().unwrap();
     assert_none("live /dev/kmsg", check_all(FORMATS, &[], &zone_envs()));
 }
 
 #[test]
 fn live_since_until() {
+    if !runs(Tier::Reference) {
+        return;
+    }
     let _g = LIVE.read().unwrap();
     let sets: &[&[&str]] = &[
         &["--since", "-1year"],
@@ -274,6 +280,9 @@ fn live_since_until() {
 
 #[test]
 fn live_boot_relative_bounds() {
+    if !runs(Tier::Reference) {
+        return;
+    }
     // Bounds that cut the live log in the middle: the boot time plus a
     // few seconds, as absolute local times.
     let _g = LIVE.read().unwrap();
@@ -301,6 +310,9 @@ fn live_boot_relative_bounds() {
 
 #[test]
 fn live_syslog_interface() {
+    if !runs(Tier::Reference) {
+        return;
+    }
     let _g = LIVE.read().unwrap();
     let sets: &[&[&str]] = &[
         &["-S"],
@@ -465,6 +477,9 @@ fn write_file(dir: &Path, name: &str, data: &[u8]) -> PathBuf {
 
 #[test]
 fn kmsg_files() {
+    if !runs(Tier::Reference) {
+        return;
+    }
     let dir = scratch_dir("dmesg-kmsg");
     let f = write_file(&dir, "log.kmsg", &kmsg_file());
     let f = f.to_str().unwrap();
@@ -482,6 +497,9 @@ fn kmsg_files() {
 
 #[test]
 fn syslog_files() {
+    if !runs(Tier::Reference) {
+        return;
+    }
     let dir = scratch_dir("dmesg-syslog");
     let f = write_file(&dir, "log.txt", &syslog_file());
     let f = f.to_str().unwrap();
@@ -508,6 +526,9 @@ fn syslog_files() {
 
 #[test]
 fn odd_files() {
+    if !runs(Tier::Reference) {
+        return;
+    }
     let dir = scratch_dir("dmesg-odd");
     let mut cases: Vec<(String, Vec<u8>)> = Vec::new();
     // A record of exactly 2048 bytes (the limit), one over, NULs only,
@@ -549,6 +570,9 @@ fn odd_files() {
 /// uninitialised memory, which makes its output vary from run to run).
 #[test]
 fn malformed_kmsg_records() {
+    if !runs(Tier::Reference) {
+        return;
+    }
     let dir = scratch_dir("dmesg-fuzz");
     let tokens: &[&[u8]] = &[
         b"6",
@@ -634,6 +658,9 @@ fn malformed_kmsg_records() {
 
 #[test]
 fn option_errors() {
+    if !runs(Tier::Reference) {
+        return;
+    }
     let sets: &[&[&str]] = &[
         &["-h"],
         &["--help"],
@@ -711,6 +738,9 @@ fn option_errors() {
 
 #[test]
 fn version_first_line() {
+    if !runs(Tier::Reference) {
+        return;
+    }
     let ours = run(true, &os(&["-V"]), &[]);
     let theirs = run(false, &os(&["-V"]), &[]);
     assert!(ours.status.success() && theirs.status.success());
@@ -721,6 +751,9 @@ fn version_first_line() {
 
 #[test]
 fn write_errors() {
+    if !runs(Tier::Reference) {
+        return;
+    }
     // glibc's buffering decides where the failure is noticed: "write
     // failed" from a message write, "write error" at exit.
     let _g = LIVE.read().unwrap();
@@ -776,6 +809,9 @@ fn write_errors() {
 fn closed_pipe_kills_like_sigpipe() {
     use std::io::Read;
     use std::os::unix::process::ExitStatusExt;
+    if !runs(Tier::Reference) {
+        return;
+    }
     let _g = LIVE.read().unwrap();
     let dir = scratch_dir("dmesg-pipe");
     let mut big = Vec::new();
@@ -810,6 +846,9 @@ fn closed_pipe_kills_like_sigpipe() {
 
 #[test]
 fn color_schemes() {
+    if !runs(Tier::Reference) {
+        return;
+    }
     let dir = scratch_dir("dmesg-colors");
     let f = write_file(&dir, "log.kmsg", &kmsg_file());
     let f = f.to_str().unwrap();
@@ -852,6 +891,9 @@ fn color_schemes() {
 #[test]
 fn follow_mode() {
     use std::io::Write;
+    if !runs(Tier::Reference) {
+        return;
+    }
     let _g = LIVE.write().unwrap();
     let sets: &[&[&str]] = &[
         &["-W"],
@@ -880,7 +922,10 @@ fn follow_mode() {
         std::thread::sleep(std::time::Duration::from_millis(300));
         let Ok(mut kmsg) = std::fs::OpenOptions::new().write(true).open("/dev/kmsg") else {
             let _ = (a.kill(), b.kill(), a.wait(), b.wait());
-            eprintln!("/dev/kmsg not writable: follow mode not tested");
+            skip(
+                Tier::Reference,
+                "/dev/kmsg not writable: follow mode not tested",
+            );
             return;
         };
         kmsg.write_all(format!("<12>modkit dmesg follow test {i}\n").as_bytes())
@@ -908,12 +953,18 @@ fn follow_mode() {
 /// where the user can run them.)
 #[test]
 fn unprivileged_read() {
+    if !runs(Tier::Reference) {
+        return;
+    }
     let _g = LIVE.read().unwrap();
     let setpriv = ["/usr/bin/setpriv", "/bin/setpriv"]
         .into_iter()
         .find(|p| Path::new(p).exists());
     let Some(setpriv) = setpriv else {
-        eprintln!("setpriv missing: unprivileged reading not tested");
+        skip(
+            Tier::Reference,
+            "setpriv missing: unprivileged reading not tested",
+        );
         return;
     };
     if !std::fs::read_to_string("/proc/self/status")
@@ -921,13 +972,11 @@ fn unprivileged_read() {
         .lines()
         .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
     {
-        eprintln!("not root: unprivileged reading not tested");
+        skip(Tier::Reference, "not root: unprivileged reading not tested");
         return;
     }
     use std::os::unix::fs::PermissionsExt;
-    let dir = std::env::temp_dir().join(format!("modkit-dmesg-unpriv-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = ScratchDir::new("dmesg-unpriv");
     let lib = common::cache_dir().join("ref/root/usr/lib/x86_64-linux-gnu");
     for f in ["ld-linux-x86-64.so.2", "libc.so.6", "libtinfo.so.6"] {
         std::fs::copy(lib.join(f), dir.join(f)).unwrap();
@@ -983,6 +1032,5 @@ fn unprivileged_read() {
         }
         failures.extend(last);
     }
-    let _ = std::fs::remove_dir_all(&dir);
     assert_none("unprivileged reading", failures);
 }

@@ -6,12 +6,11 @@
 mod common;
 
 use common::*;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 
-fn fake_proc(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("modkit-printk-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+fn fake_proc(name: &str) -> ScratchDir {
+    let dir = ScratchDir::new(&format!("printk-{name}"));
     let k = dir.join("sys/kernel");
     std::fs::create_dir_all(&k).unwrap();
     std::fs::write(k.join("printk"), "4\t4\t1\t7\n").unwrap();
@@ -55,7 +54,6 @@ fn shows_every_setting_with_level_names() {
         text(&out.stdout),
         "console_loglevel          4 (warn)\nprintk_devkmsg            ratelimit\n"
     );
-    std::fs::remove_dir_all(&p).unwrap();
 }
 
 #[test]
@@ -83,7 +81,6 @@ fn sets_by_name_and_number_then_shows() {
         text(&out.stdout),
         "console_loglevel          8 (all)\ndefault_console_loglevel  7 (debug)\n"
     );
-    std::fs::remove_dir_all(&p).unwrap();
 }
 
 #[test]
@@ -97,7 +94,6 @@ fn json_output() {
     assert_eq!(v["printk_devkmsg"], "ratelimit");
     assert_eq!(v["kptr_restrict"], 0);
     assert_eq!(v.as_object().unwrap().len(), 7);
-    std::fs::remove_dir_all(&p).unwrap();
 }
 
 #[test]
@@ -154,7 +150,6 @@ fn bad_input_is_one_line_exit_1_and_changes_nothing() {
             missing.display()
         )
     );
-    std::fs::remove_dir_all(&p).unwrap();
 }
 
 /// Read-only on the host: the levels shown are the host's.

@@ -76,8 +76,7 @@ mod tests {
 
     #[test]
     fn write_atomic_replaces_and_cleans_up() {
-        let dir = std::env::temp_dir().join(format!("modkit-fsutil-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = modkit_testkit::ScratchDir::new("fsutil");
         let p = dir.join("f");
         write_atomic(&p, b"one").unwrap();
         write_atomic(&p, b"two").unwrap();
@@ -85,6 +84,5 @@ mod tests {
         assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
         // A missing directory: an error, nothing left behind.
         assert!(write_atomic(dir.join("nope/f"), b"x").is_err());
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

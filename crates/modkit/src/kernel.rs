@@ -184,8 +184,7 @@ mod tests {
 
     #[test]
     fn short_and_missing_files() {
-        let dir = std::env::temp_dir().join(format!("modkit-kernel-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = modkit_testkit::ScratchDir::new("kernel");
         let short = dir.join("short.ko");
         std::fs::write(&short, b"abc").unwrap();
         assert_eq!(
@@ -196,7 +195,6 @@ mod tests {
             insert_module(&dir.join("none.ko"), b"", Force::default()),
             Err(LoadError::quiet(errno::ENOENT))
         );
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     /// `data` compressed in a format the running kernel does not decompress
@@ -214,8 +212,7 @@ mod tests {
 
     #[test]
     fn user_space_route_failures_carry_libkmod_messages() {
-        let dir = std::env::temp_dir().join(format!("modkit-kernel-us-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = modkit_testkit::ScratchDir::new("kernel-us");
         let force = Force {
             vermagic: true,
             modversions: true,
@@ -257,6 +254,5 @@ mod tests {
                 logged: Some("Failed to strip version information: No data available".into()),
             })
         );
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }

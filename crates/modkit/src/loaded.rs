@@ -214,9 +214,9 @@ fn parse_long(s: &str) -> Option<i64> {
 mod tests {
     use super::*;
 
-    fn fake_system() -> PathBuf {
-        let root = std::env::temp_dir().join(format!("modkit-loaded-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&root);
+    /// A fake `/proc` and `/sys`, removed when dropped.
+    fn fake_system() -> modkit_testkit::ScratchDir {
+        let root = modkit_testkit::ScratchDir::new("loaded");
         std::fs::create_dir_all(root.join("proc")).unwrap();
         std::fs::write(
             root.join("proc/modules"),
@@ -239,7 +239,7 @@ mod tests {
     #[test]
     fn reads_a_fake_system() {
         let root = fake_system();
-        let k = KernelState::with_root(&root);
+        let k = KernelState::with_root(root.path());
         assert_eq!(k.loaded_modules().unwrap(), vec!["mk_b", "mk_a", "old"]);
         assert_eq!(k.size("mk_b").unwrap(), 16384);
         assert_eq!(k.size("old").unwrap(), 999, "falls back to /proc/modules");
@@ -251,7 +251,6 @@ mod tests {
         assert_eq!(k.initstate("old").unwrap(), InitState::Coming);
         assert_eq!(k.taint("mk_b"), "OE");
         assert_eq!(k.taint("mk_a"), "");
-        let _ = std::fs::remove_dir_all(&root);
     }
 
     #[test]

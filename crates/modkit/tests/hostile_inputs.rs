@@ -3,14 +3,17 @@
 //! go through every parser. Each must return a value or an error — never
 //! panic, never hang.
 //!
-//! Uses the cached Debian trees (`scripts/refs.sh`); fails when missing.
-
-use std::path::PathBuf;
+//! The tests that mutate real files use the cached Debian trees
+//! (`scripts/refs.sh`): they are of the reference tier (`modkit_testkit`),
+//! skipped with a line saying so by plain `cargo test` when the cache is
+//! missing, failing when `MODKIT_TEST_TIERS` requires the tier. The
+//! kernel command line test makes its own inputs and always runs.
 
 use modkit::builtin;
 use modkit::index::Index;
 use modkit::module::Module;
 use modkit::signature;
+use modkit_testkit::{runs, ScratchDir, Tier};
 
 /// xorshift64*: a small deterministic generator, so failures reproduce.
 struct Rng(u64);
@@ -28,10 +31,7 @@ impl Rng {
 }
 
 fn tree_file(tree: &str, rel: &str) -> Vec<u8> {
-    let cache = std::env::var_os("MODKIT_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/modkit"));
-    let root = cache.join("trees").join(tree);
+    let root = modkit_testkit::cache_dir().join("trees").join(tree);
     let version = std::fs::read_to_string(root.join(".version"))
         .unwrap_or_else(|_| panic!("{} missing: run scripts/refs.sh", root.display()));
     let path = root.join("lib/modules").join(version.trim()).join(rel);
@@ -98,6 +98,9 @@ fn exercise_module(bytes: Vec<u8>) {
 
 #[test]
 fn mutated_plain_modules_never_panic() {
+    if !runs(Tier::Reference) {
+        return;
+    }
     for rel in [
         "kernel/drivers/net/dummy.ko",
         "kernel/crypto/xor.ko",
@@ -113,6 +116,9 @@ fn mutated_plain_modules_never_panic() {
 
 #[test]
 fn mutated_compressed_modules_never_panic() {
+    if !runs(Tier::Reference) {
+        return;
+    }
     let data = tree_file("6.12", "kernel/drivers/net/dummy.ko.xz");
     let mut rng = Rng(0x1234_5678_9abc_def1);
     for _ in 0..400 {
@@ -122,6 +128,9 @@ fn mutated_compressed_modules_never_panic() {
 
 #[test]
 fn mutated_signature_trailers_never_panic() {
+    if !runs(Tier::Reference) {
+        return;
+    }
     let data = tree_file("6.1", "kernel/drivers/net/dummy.ko");
     let mut rng = Rng(42);
     let tail = 1024.min(data.len());
@@ -138,6 +147,9 @@ fn mutated_signature_trailers_never_panic() {
 
 #[test]
 fn mutated_indexes_never_panic() {
+    if !runs(Tier::Reference) {
+        return;
+    }
     for file in ["modules.dep.bin", "modules.builtin.bin"] {
         let data = tree_file("6.1", file);
         let mut rng = Rng(7);
@@ -155,6 +167,9 @@ fn mutated_indexes_never_panic() {
 
 #[test]
 fn mutated_builtin_modinfo_never_panics() {
+    if !runs(Tier::Reference) {
+        return;
+    }
     let data = tree_file("6.1", "modules.builtin.modinfo");
     let data = &data[..data.len().min(64 * 1024)];
     let mut rng = Rng(99);
@@ -170,6 +185,9 @@ fn mutated_builtin_modinfo_never_panics() {
 /// printer: never a panic.
 #[test]
 fn mutated_modprobe_config_never_panics() {
+    if !runs(Tier::Reference) {
+        return;
+    }
     let mut data = tree_file("6.12", "modules.softdep");
     data.extend_from_slice(
         b"alias a-b[0-9] c\noptions m x=1\\\n y=2\ninstall i /bin/true $CMDLINE_OPTS\n\
@@ -216,9 +234,10 @@ fn hostile_kernel_command_lines_never_panic() {
 #[test]
 fn probe_over_mutated_indexes_never_panics() {
     use modkit::probe::{Context, ProbeFlags};
-    let dir = std::env::temp_dir().join(format!("modkit-hostile-probe-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    if !runs(Tier::Reference) {
+        return;
+    }
+    let dir = ScratchDir::new("hostile-probe");
     let files = [
         "modules.dep.bin",
         "modules.alias.bin",
@@ -259,5 +278,4 @@ fn probe_over_mutated_indexes_never_panics() {
             }
         }
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,8 +1,10 @@
 //! Differential tests of the index reader against real Debian module trees
 //! and the indexes kmod's depmod generated for them.
 //!
-//! Needs the reference cache (`scripts/refs.sh`): these tests fail, they do
-//! not skip, when it is missing.
+//! The reference tier (`modkit_testkit`): needs the cache of
+//! `scripts/refs.sh`. Plain `cargo test` skips these tests, one line each,
+//! when it is missing; with `MODKIT_TEST_TIERS` requiring the tier, they
+//! fail instead.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -10,15 +12,12 @@ use std::process::Command;
 use std::time::Instant;
 
 use modkit::index::{Index, IndexValue};
+use modkit_testkit::{runs, Tier};
 
 const TREES: [&str; 3] = ["6.1", "6.12", "6.12-bpo"];
 
 fn cache() -> PathBuf {
-    if let Some(dir) = std::env::var_os("MODKIT_CACHE") {
-        return PathBuf::from(dir);
-    }
-    let home = std::env::var_os("HOME").expect("HOME is not set");
-    Path::new(&home).join(".cache/modkit")
+    modkit_testkit::cache_dir()
 }
 
 fn missing(what: &Path) -> ! {
@@ -129,6 +128,9 @@ fn check_lookups(name: &str, idx: &Index, d: &[(String, IndexValue)]) {
 
 #[test]
 fn dump_order_matches_modprobe_show_config() {
+    if !runs(Tier::Reference) {
+        return;
+    }
     for name in TREES {
         let t = tree(name);
         let out = Command::new(modprobe())
@@ -156,6 +158,9 @@ fn dump_order_matches_modprobe_show_config() {
 
 #[test]
 fn dep_bin_matches_modules_dep() {
+    if !runs(Tier::Reference) {
+        return;
+    }
     for name in TREES {
         let t = tree(name);
         let idx = open(&t, "modules.dep.bin");
@@ -173,6 +178,9 @@ fn dep_bin_matches_modules_dep() {
 
 #[test]
 fn alias_and_symbol_bins_match_text() {
+    if !runs(Tier::Reference) {
+        return;
+    }
     for name in TREES {
         let t = tree(name);
         for (bin, txt, normalize) in [
@@ -205,6 +213,9 @@ fn alias_and_symbol_bins_match_text() {
 
 #[test]
 fn builtin_bins_match_text() {
+    if !runs(Tier::Reference) {
+        return;
+    }
     for name in TREES {
         let t = tree(name);
         let idx = open(&t, "modules.builtin.bin");
@@ -285,6 +296,9 @@ fn modprobe_resolve(t: &Tree, alias: &str) -> Vec<String> {
 
 #[test]
 fn wildcard_search_matches_modprobe_resolve() {
+    if !runs(Tier::Reference) {
+        return;
+    }
     for name in TREES {
         let t = tree(name);
         let dep = open(&t, "modules.dep.bin");
@@ -328,6 +342,9 @@ fn wildcard_search_matches_modprobe_resolve() {
 
 #[test]
 fn wildcard_search_speed() {
+    if !runs(Tier::Reference) {
+        return;
+    }
     let t = tree("6.12");
     let started = Instant::now();
     let alias = open(&t, "modules.alias.bin");

@@ -1,42 +1,25 @@
 //! Shared helpers for tests that compare modkit with the reference tools
 //! (Debian trixie's kmod 34.2 and util-linux 2.41) on real Debian module
 //! trees. `scripts/refs.sh` downloads both into a cache outside the
-//! repository; these helpers run it and fail loudly if it cannot.
+//! repository. A test that uses them is of the reference tier and starts
+//! with `if !runs(Tier::Reference) { return; }` (see `modkit_testkit`):
+//! skipped with a line saying why when the cache is missing, failing when
+//! `MODKIT_TEST_TIERS` requires the tier.
 
 #![allow(dead_code)]
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 
-/// Where `scripts/refs.sh` keeps its downloads.
-pub fn cache_dir() -> PathBuf {
-    match std::env::var_os("MODKIT_CACHE") {
-        Some(p) => PathBuf::from(p),
-        None => PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache/modkit"),
-    }
-}
+#[allow(unused_imports)]
+pub use modkit_testkit::{cache_dir, runs, skip, ScratchDir, Tier};
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// Makes sure the reference tools and module trees are present, fetching
-/// them with apt through `scripts/refs.sh` (once per test process).
+/// Makes sure the reference tools and module trees are present (the test
+/// asked [`runs`] first; with `MODKIT_TEST_TIERS` requiring the tier,
+/// they were fetched with `scripts/refs.sh`).
 pub fn ensure_refs() {
-    static DONE: OnceLock<()> = OnceLock::new();
-    DONE.get_or_init(|| {
-        let status = Command::new(repo_root().join("scripts/refs.sh"))
-            .args(["tools", "trees", "headers"])
-            .stdout(std::process::Stdio::null())
-            .status()
-            .expect("run scripts/refs.sh");
-        assert!(
-            status.success(),
-            "scripts/refs.sh failed: the reference tools or trees are missing"
-        );
-    });
+    modkit_testkit::need(Tier::Reference);
 }
 
 /// A reference tool wrapper, e.g. `ref_tool("modinfo")`.
@@ -237,14 +220,9 @@ pub fn assert_no_failures(what: &str, failures: &[String]) {
 }
 
 /// A fresh scratch directory inside the cache (same file system as the
-/// trees, so trees can be copied with hard links).
-pub fn scratch_dir(name: &str) -> PathBuf {
-    let p = cache_dir()
-        .join("scratch")
-        .join(format!("{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&p);
-    std::fs::create_dir_all(&p).unwrap();
-    p
+/// trees, so trees can be copied with hard links), removed when dropped.
+pub fn scratch_dir(name: &str) -> ScratchDir {
+    ScratchDir::new_in(&cache_dir().join("scratch"), name)
 }
 
 /// A hard-linked copy of a tree (`cp -al`): cheap, and safe to modify by

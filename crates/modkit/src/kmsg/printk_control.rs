@@ -404,21 +404,22 @@ impl ProcSysKernel {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use modkit_testkit::ScratchDir;
 
-    fn fake(name: &str) -> ProcSysKernel {
-        let dir = std::env::temp_dir().join(format!("modkit-printk-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+    /// A fake `/proc/sys/kernel`, removed when the first value is dropped.
+    fn fake(name: &str) -> (ScratchDir, ProcSysKernel) {
+        let dir = ScratchDir::new(&format!("printk-{name}"));
         std::fs::write(dir.join("printk"), "4\t4\t1\t7\n").unwrap();
         std::fs::write(dir.join("printk_devkmsg"), "ratelimit\n").unwrap();
         std::fs::write(dir.join("dmesg_restrict"), "1\n").unwrap();
         std::fs::write(dir.join("kptr_restrict"), "0\n").unwrap();
-        ProcSysKernel::at(dir)
+        let sys = ProcSysKernel::at(dir.to_path_buf());
+        (dir, sys)
     }
 
     #[test]
     fn reads_every_setting() {
-        let sys = fake("read");
+        let (_dir, sys) = fake("read");
         let all = sys.read_all().unwrap();
         let shown: Vec<String> = all
             .iter()
@@ -436,12 +437,11 @@ mod tests {
                 "kptr_restrict=0",
             ]
         );
-        std::fs::remove_dir_all(sys.dir()).unwrap();
     }
 
     #[test]
     fn writes_merge_level_fields_and_keep_the_others() {
-        let sys = fake("write");
+        let (_dir, sys) = fake("write");
         let console = Setting::ConsoleLoglevel.parse_value("all").unwrap();
         let minimum = Setting::MinimumConsoleLoglevel.parse_value("ERR").unwrap();
         let devkmsg = Setting::PrintkDevkmsg.parse_value("on").unwrap();
@@ -462,7 +462,6 @@ mod tests {
                 .describe(Setting::ConsoleLoglevel),
             "8 (all)"
         );
-        std::fs::remove_dir_all(sys.dir()).unwrap();
     }
 
     #[test]
@@ -492,7 +491,7 @@ mod tests {
             Setting::ConsoleLoglevel.parse_value("15").unwrap(),
             Value::Level(15)
         );
-        let sys = fake("mismatch");
+        let (_dir, sys) = fake("mismatch");
         let e = sys
             .write(&[
                 (Setting::ConsoleLoglevel, Value::Level(5)),
@@ -504,7 +503,6 @@ mod tests {
             std::fs::read_to_string(sys.dir().join("printk")).unwrap(),
             "4\t4\t1\t7\n"
         );
-        std::fs::remove_dir_all(sys.dir()).unwrap();
     }
 
     #[test]
@@ -523,7 +521,7 @@ mod tests {
 
     #[test]
     fn broken_files_are_errors_not_panics() {
-        let sys = fake("broken");
+        let (_dir, sys) = fake("broken");
         for text in ["", "4 4 1\n", "4 4 1 7 9\n", "a b c d\n", "-1 4 1 7\n"] {
             std::fs::write(sys.dir().join("printk"), text).unwrap();
             assert!(sys.printk_levels().is_err(), "{text:?}");
@@ -538,6 +536,5 @@ mod tests {
             gone.read(Setting::DmesgRestrict).unwrap_err().errno(),
             crate::error::errno::ENOENT
         );
-        std::fs::remove_dir_all(sys.dir()).unwrap();
     }
 }

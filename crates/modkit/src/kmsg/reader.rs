@@ -163,8 +163,7 @@ mod tests {
 
     #[test]
     fn regular_files_read_as_one_record_per_read() {
-        let dir = std::env::temp_dir().join(format!("modkit-kmsg-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = modkit_testkit::ScratchDir::new("kmsg");
         let p = dir.join("log");
         std::fs::write(&p, b"6,1,2,-;hello\n").unwrap();
         let mut r = KmsgReader::open(&p, false).unwrap();
@@ -172,7 +171,6 @@ mod tests {
         assert_eq!(r.read().unwrap(), Event::Record(b"6,1,2,-;hello\n"));
         assert_eq!(r.read().unwrap(), Event::End);
         assert!(KmsgReader::open(dir.join("missing"), false).is_err());
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
