@@ -76,6 +76,13 @@ command -v apt-get >/dev/null 2>&1 || die "apt-get missing: this needs a Debian 
 [ -f "$KEYRING" ] || die "$KEYRING missing (install debian-archive-keyring)"
 exec 8>"$CACHE/.refs.lock"
 flock 8
+# a tree or headers directory being made ($new) goes if refs.sh does not
+# finish it (dash runs the EXIT trap only on exit: the signals exit)
+new=
+trap '[ -z "$new" ] || rm -rf "$new"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
 
 D="[signed-by=$KEYRING]"
 cat > "$APT/sources.list.new" <<SRC
@@ -205,10 +212,10 @@ pins() {
     awk -v t="$1" -v k="$2" '$1 == t && $2 == k { $1 = $2 = ""; sub(/^ +/, ""); print }' "$APT/pins"
 }
 
-# deb_of PKG=VERSION: the .deb's file name (apt resolves it: this fails, with
-# apt's message, when apt could not download that version)
+# deb_of PKG=VERSION: the .deb's file name and size (apt resolves them: this
+# fails, with apt's message, when apt could not download that version)
 deb_of() {
-    apt-get -qq download --print-uris "$1" | awk '{ print $2 }'
+    apt-get -qq download --print-uris "$1" | awk '{ print $2, $3 }'
 }
 
 # fetch PKG=VERSION: download that exact version into $CACHE/debs (once),
@@ -217,11 +224,14 @@ fetch() {
     name=${1%%=*} ver=${1#*=}
     case $1 in *=?*) ;; *) die "fetch: PKG=VERSION expected, not '$1'" ;; esac
     has "$name" "$ver" || die "the archive has no $name $ver (suites: $(awk '{ printf "%s%s", sep, $4; sep = " " }' "$APT/sources.list"); it has: $(versions "$name" | awk '{ printf "%s%s", sep, $1; sep = " " }'))"
-    file=$(deb_of "$1") && [ -n "$file" ] || die "apt cannot download $name $ver (above)"
-    if [ ! -s "$CACHE/debs/$file" ]; then
+    uri=$(deb_of "$1") && [ -n "$uri" ] || die "apt cannot download $name $ver (above)"
+    file=${uri% *} size=${uri##* }
+    if [ "$(stat -c %s "$CACHE/debs/$file" 2>/dev/null)" != "$size" ]; then
         echo "refs.sh: downloading $name $ver" >&2
+        rm -f "$CACHE/debs/$file"
         (cd "$CACHE/debs" && apt-get -qq download "$1") || die "apt-get download $name $ver failed (above)"
-        [ -s "$CACHE/debs/$file" ] || die "apt-get download $name $ver made no $file"
+        [ "$(stat -c %s "$CACHE/debs/$file" 2>/dev/null)" = "$size" ] ||
+            die "apt-get download $name $ver made no $file of $size bytes"
     fi
     echo "$CACHE/debs/$file"
 }
