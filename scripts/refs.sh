@@ -70,7 +70,7 @@ suites() {
 }
 
 mkdir -p "$APT/lists/partial" "$APT/archives/partial" "$APT/cache" "$APT/state" "$APT/empty.d" \
-    "$CACHE/debs" "$CACHE/trees"
+    "$CACHE/debs" "$CACHE/trees" || die "cannot make the cache $CACHE (MODKIT_CACHE)"
 command -v flock >/dev/null 2>&1 || die "flock (util-linux) missing"
 command -v apt-get >/dev/null 2>&1 || die "apt-get missing: this needs a Debian (or derived) machine"
 [ -f "$KEYRING" ] || die "$KEYRING missing (install debian-archive-keyring)"
@@ -94,9 +94,12 @@ deb $D http://deb.debian.org/debian trixie main
 deb $D http://deb.debian.org/debian trixie-updates main
 deb $D http://security.debian.org/debian-security trixie-security main
 SRC
-mv "$APT/sources.list.new" "$APT/sources.list"
+# (files rewritten only when changed: apt's package cache is valid as long
+# as its sources, status and lists are unchanged)
+keep() { if cmp -s "$1.new" "$1"; then rm "$1.new"; else mv "$1.new" "$1"; fi; }
+keep "$APT/sources.list"
 # an empty dpkg status: nothing counts as installed
-: > "$APT/status"
+[ -f "$APT/status" ] && [ ! -s "$APT/status" ] || : > "$APT/status"
 {
     cat <<CONF
 Dir::Etc::main "/dev/null";
@@ -117,7 +120,8 @@ Acquire::Languages "none";
 CONF
     # the host's proxy, if it has one (a machine may reach the archive only so)
     APT_CONFIG= apt-config dump 2>/dev/null | grep -iE '^Acquire::[a-z]+::Proxy' || true
-} > "$APT/apt.conf"
+} > "$APT/apt.conf.new"
+keep "$APT/apt.conf"
 export APT_CONFIG="$APT/apt.conf"
 
 # the lists are fetched again once a day, or when the sources changed; the
@@ -327,15 +331,18 @@ headers() {
     touch "$dest/.done"
 }
 
-# plan: the pins, each checked with apt (it could download it)
+# plan: the pins, checked with apt (it could download them all; if not, the
+# first it could not download is named)
 plan() {
-    while read -r t kind rest; do
-        for p in $rest; do
+    all=$(awk '{ for (i = 3; i <= NF; i++) print $i }' "$APT/pins")
+    # shellcheck disable=SC2086 # one word per package
+    if ! apt-get -qq download --print-uris $all >/dev/null 2>&1; then
+        for p in $all; do
             has "${p%%=*}" "${p#*=}" || die "the archive has no ${p%%=*} ${p#*=}"
-            deb_of "$p" >/dev/null </dev/null || die "apt cannot download ${p%%=*} ${p#*=} (above)"
+            deb_of "$p" >/dev/null || die "apt cannot download ${p%%=*} ${p#*=} (above)"
         done
-        echo "$t $kind $rest"
-    done < "$APT/pins"
+    fi
+    cat "$APT/pins"
 }
 
 [ $# -gt 0 ] || set -- tools trees

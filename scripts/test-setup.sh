@@ -56,6 +56,7 @@ while read -r t kind pins; do
 done < "$work/plan"
 mkdir -p "$work/conf.d" "$work/prefs.d" "$work/sources.d" "$work/hostcache" "$work/oldcache"
 cp -a /etc/apt/apt.conf.d/. "$work/conf.d/" 2>/dev/null || true
+cp -a /etc/apt/sources.list.d/. "$work/sources.d/" 2>/dev/null || true
 printf 'APT::Default-Release "bookworm";\nAPT::Architectures { "amd64"; "i386"; };\n' > "$work/conf.d/99test-setup"
 printf 'Package: linux-*\nPin: release n=trixie\nPin-Priority: -1\n' > "$work/prefs.d/test-setup.pref"
 echo "deb [trusted=yes] http://127.0.0.1:9/debian nowhere main" > "$work/sources.d/test-setup.list"

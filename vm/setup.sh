@@ -31,10 +31,13 @@ if [ -n "$missing" ]; then
     echo "vm/setup.sh: installing$missing" >&2
     export DEBIAN_FRONTEND=noninteractive
     # an update first: a fresh machine's lists may be stale or empty
-    apt-get update -qq >&2 || { echo "vm/setup.sh: apt-get update failed (above)" >&2; exit 1; }
+    log=$cache/apt-install.log
     # shellcheck disable=SC2086 # one word per package
-    apt-get install -y -qq --no-install-recommends $missing >&2 ||
-        { echo "vm/setup.sh: apt-get install$missing failed (above)" >&2; exit 1; }
+    if ! { apt-get update -q && apt-get install -y -q --no-install-recommends $missing; } >"$log" 2>&1; then
+        grep -E '^(E|W|Err):' "$log" >&2 || tail -n 5 "$log" >&2
+        echo "vm/setup.sh: installing$missing failed (apt's messages above; all of its output in $log)" >&2
+        exit 1
+    fi
 fi
 for cmd in qemu-system-x86_64 cpio gzip xz zstd python3 gcc-12 make flock timeout; do
     command -v "$cmd" >/dev/null 2>&1 || { echo "vm/setup.sh: $cmd still missing" >&2; exit 1; }

@@ -18,9 +18,20 @@ step() {
     shift
     for line in "$@"; do echo "    $line"; done
 }
+# quoted ARG...: the arguments as a shell would need them typed
+quoted() {
+    sep=
+    for a in "$@"; do
+        case $a in
+            *[!A-Za-z0-9_./,=:+-]*|'') printf "%s'%s'" "$sep" "$a" ;;
+            *) printf '%s%s' "$sep" "$a" ;;
+        esac
+        sep=' '
+    done
+}
 # run COMMAND...: show it, run it, show a non-zero exit
 run() {
-    echo "\$ $*"
+    echo "\$ $(quoted "$@")"
     "$@"
     rc=$?
     [ $rc -eq 0 ] || { echo "(exit $rc)"; failed=$((failed + 1)); }
@@ -122,7 +133,7 @@ kernel "/proc/sys/kernel/printk" cat /proc/sys/kernel/printk
 
 step "dmesg: the kernel log" \
     "dmesg reads the kernel's records from /dev/kmsg; -l err,warn keeps two levels," \
-    "-x shows each record's facility and level. The last five:"
+    "-x shows each record's facility and level. The last five at most:"
 echo "\$ dmesg -l err,warn -x | tail -n 5"
 dmesg -l err,warn -x | tail -n 5
 kernel "records" sh -c 'echo "$(/ref/bin/dmesg -l err,warn | wc -l) err/warn records by util-linux 2.41 dmesg; $(/sbin/dmesg -l err,warn | wc -l) by modkit'"'"'s"'
