@@ -240,10 +240,14 @@ fetch() {
     echo "$CACHE/debs/$file"
 }
 
-# forget DIR: remove the .debs a tree was made from (its old pins)
-forget() {
-    [ -f "$1/.debs" ] || return 0
-    while read -r f; do rm -f "$CACHE/debs/$f"; done < "$1/.debs"
+# prune: remove the kernel .debs no tree or headers directory is made from
+# (those of older pins: each is 10-110 MB)
+prune() {
+    cat "$CACHE"/trees/*/.debs 2>/dev/null | sort -u > "$APT/keep"
+    for f in "$CACHE"/debs/linux-*.deb; do
+        [ -e "$f" ] || continue
+        grep -qxF "$(basename "$f")" "$APT/keep" || rm -f "$f"
+    done
 }
 
 tools() {
@@ -301,7 +305,7 @@ tree() {
     "$CACHE/ref/bin/depmod" -b "$new" "$(cat "$new/.version")"
     echo "$pin" > "$new/.pin"
     basename "$deb" > "$new/.debs"
-    [ ! -e "$dest" ] || { [ -f "$dest/.debs" ] && ! cmp -s "$dest/.debs" "$new/.debs" && forget "$dest"; rm -rf "$dest"; }
+    rm -rf "$dest"
     mv "$new" "$dest"
     touch "$dest/.done"
     echo "refs.sh: tree $1: $(cat "$dest/.version") ($pin)" >&2
@@ -326,7 +330,7 @@ headers() {
     ln -s "usr/src/linux-headers-$ver/Module.symvers" "$new/Module.symvers"
     [ -f "$new/Module.symvers" ] || die "no Module.symvers in linux-headers-$ver"
     echo "$pin" > "$new/.pin"
-    [ ! -e "$dest" ] || { [ -f "$dest/.debs" ] && ! cmp -s "$dest/.debs" "$new/.debs" && forget "$dest"; rm -rf "$dest"; }
+    rm -rf "$dest"
     mv "$new" "$dest"
     touch "$dest/.done"
 }
@@ -349,8 +353,8 @@ plan() {
 while [ $# -gt 0 ]; do
     case $1 in
         tools) tools ;;
-        trees) update_lists; for t in $TREES; do tree "$t"; done ;;
-        headers) update_lists; for t in $TREES; do headers "$t"; done ;;
+        trees) update_lists; for t in $TREES; do tree "$t"; done; prune ;;
+        headers) update_lists; for t in $TREES; do headers "$t"; done; prune ;;
         plan) update_lists; plan ;;
         fetch)
             [ $# -ge 2 ] || { echo "refs.sh: fetch PKG=VERSION" >&2; exit 2; }
