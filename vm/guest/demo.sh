@@ -74,7 +74,7 @@ kernel "$M/p_array" cat $M/p_array
 kernel "log" last_log "mk_params: loaded"
 kernel "/sys/module/mk_params/taint" cat /sys/module/mk_params/taint
 kernel "/proc/sys/kernel/tainted" cat /proc/sys/kernel/tainted
-echo "    (O: out-of-tree module, E: unsigned module; vm/run decodes the number at the end)"
+echo "    (one bit per taint flag, shown as letters in /sys/module/*/taint; vm/run decodes the number at the end)"
 
 step "lsmod: what is loaded" \
     "lsmod formats /proc/modules: name, size, use count, users."
