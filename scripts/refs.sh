@@ -127,6 +127,8 @@ export APT_CONFIG="$APT/apt.conf"
 # the lists are fetched again once a day, or when the sources changed; the
 # versions the trees are made of are then resolved again (resolve_all)
 update_lists() {
+    [ -z "${lists_checked:-}" ] || return 0
+    lists_checked=1
     key=$( { cat "$APT/sources.list"; echo "$RESOLVER"; } | sha256sum | cut -c1-16)
     stamp=$APT/lists/.stamp
     if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$key" ] && [ -z "$(find "$stamp" -mmin +1440)" ] &&
