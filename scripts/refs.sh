@@ -42,13 +42,15 @@
 #   $MODKIT_CACHE/trees/6.12-bpo       bookworm-backports linux-image (.ko.xz)
 #   $MODKIT_CACHE/trees/<t>/.version   its kernel version (uname -r), .pin its package
 #   $MODKIT_CACHE/trees/<t>-headers    linux-headers-<version> (Module.symvers), .pin
-#   $MODKIT_CACHE/apt                  the private apt configuration, lists, status
+#   $MODKIT_CACHE/apt-refs             the private apt configuration, lists, status, pins
 #   $MODKIT_CACHE/debs                 the downloaded packages
 # One refs.sh at a time per cache (a lock file); the others wait.
 set -eu
 
 CACHE=${MODKIT_CACHE:-$HOME/.cache/modkit}
-APT=$CACHE/apt
+# not "apt": the refs.sh of before kept a different configuration there, and
+# the two may share a cache while branches are switched
+APT=$CACHE/apt-refs
 TREES="6.1 6.12 6.12-bpo"
 # bump when resolve_all changes what it writes: the pins are resolved again
 RESOLVER=1

@@ -82,7 +82,7 @@ case $policy in
     *"Installed: $newer"*) pass "simulated host: apt sees $name $newer installed" ;;
     *) failed "simulated host: apt sees $name $newer installed" "$policy" ;;
 esac
-old=$(APT_CONFIG="$cache/apt/apt.conf" apt-get -o Dir::State::status=/var/lib/dpkg/status \
+old=$(APT_CONFIG="$cache/apt-refs/apt.conf" apt-get -o Dir::State::status=/var/lib/dpkg/status \
     -o Dir::Cache="$work/oldcache" download --print-uris "$name" 2>&1)
 case $old in
     *"Can't find a source to download version '$newer' of '$name"*)
@@ -111,9 +111,9 @@ fi
 
 # 4. a real pinned download, into a scratch cache holding a copy of the lists
 scratch=$work/cache
-mkdir -p "$scratch/apt"
-cp -al "$cache/apt/lists" "$scratch/apt/lists"
-cp "$cache/apt/pins" "$scratch/apt/pins"
+mkdir -p "$scratch/apt-refs"
+cp -al "$cache/apt-refs/lists" "$scratch/apt-refs/lists"
+cp "$cache/apt-refs/pins" "$scratch/apt-refs/pins"
 if deb=$(MODKIT_CACHE="$scratch" "$refs" fetch "$kbuild" 2> "$work/fetch.err" | head -n1) &&
     [ "$(dpkg-deb -f "$deb" Package Version 2>&1 | tr '\n' ' ')" = "Package: $name Version: ${kbuild#*=} " ]; then
     pass "refs.sh fetch $kbuild: downloads that version"
