@@ -8,12 +8,13 @@
 #   scripts/bench-depmod.sh [--build]
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
-cache=$("$here/scripts/refs.sh" tools trees | tail -n1)
+cache=$("$here/scripts/refs.sh" tools trees)
 [ "${1:-}" = "--build" ] && (cd "$here" && cargo build --release -q)
 modkit=$here/target/release/modkit
 [ -x "$modkit" ] || { echo "build first: cargo build --release" >&2; exit 1; }
 kmod=$cache/ref/bin/depmod
 work=$(mktemp -d "$cache/bench.XXXXXX"); trap 'rm -rf "$work"' EXIT
+trap 'exit 130' INT; trap 'exit 143' TERM   # dash runs the EXIT trap only on exit
 cores=$(nproc)
 
 # run CMD...: best-of-3 wall seconds and max RSS (MB) of the last run

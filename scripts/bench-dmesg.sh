@@ -5,7 +5,7 @@
 #   scripts/bench-dmesg.sh [--build] [RECORDS]   (--build: cargo build --release first)
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
-cache=$("$here/scripts/refs.sh" tools | tail -n1)
+cache=$("$here/scripts/refs.sh" tools)
 if [ "${1:-}" = "--build" ]; then
     (cd "$here" && cargo build --release -q)
     shift
@@ -15,6 +15,7 @@ modkit=$here/target/release/modkit
 [ -x "$modkit" ] || { echo "build first: cargo build --release" >&2; exit 1; }
 ref=$cache/ref/bin/dmesg
 file=$(mktemp); trap 'rm -f "$file"' EXIT
+trap 'exit 130' INT; trap 'exit 143' TERM   # dash runs the EXIT trap only on exit
 
 # Records as the kernel writes them, NUL-separated as -K reads them: all
 # levels and a few facilities, subsystem prefixes, escaped tabs and

@@ -4,13 +4,14 @@
 #   scripts/bench-modinfo.sh [--build]    (--build: cargo build --release first)
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
-cache=$("$here/scripts/refs.sh" tools trees | tail -n1)
+cache=$("$here/scripts/refs.sh" tools trees)
 [ "${1:-}" = "--build" ] && (cd "$here" && cargo build --release -q)
 modkit=$here/target/release/modkit
 [ -x "$modkit" ] || { echo "build first: cargo build --release" >&2; exit 1; }
 kmod=$cache/ref/bin/modinfo
 tree=$cache/trees/6.12
 list=$(mktemp); trap 'rm -f "$list"' EXIT
+trap 'exit 130' INT; trap 'exit 143' TERM   # dash runs the EXIT trap only on exit
 find "$tree/lib/modules/" -name '*.ko.xz' | sort | awk 'NR % 8 == 1' | head -n 500 > "$list"
 n=$(wc -l < "$list")
 

@@ -7,7 +7,7 @@
 # both sides pay only their own process start-up.
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
-cache=$("$here/scripts/refs.sh" tools trees | tail -n1)
+cache=$("$here/scripts/refs.sh" tools trees)
 [ "${1:-}" = "--build" ] && (cd "$here" && cargo build --release -q)
 modkit=$here/target/release/modkit
 [ -x "$modkit" ] || { echo "build first: cargo build --release" >&2; exit 1; }

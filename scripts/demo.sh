@@ -5,7 +5,7 @@
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
-cache=$(scripts/refs.sh tools trees | tail -n1)
+cache=$(scripts/refs.sh tools trees)
 cargo build --release -q
 modkit=$here/target/release/modkit
 for t in 6.1 6.12; do

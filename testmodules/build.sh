@@ -13,7 +13,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 kernel=${1:?usage: testmodules/build.sh 6.1|6.12-bpo [DEST]}
 dest=${2:-}
-cache=$("$here/../scripts/refs.sh" tools trees headers | tail -n1)
+cache=$("$here/../scripts/refs.sh" tools trees headers)
 [ -f "$cache/trees/$kernel/.version" ] || { echo "testmodules/build.sh: unknown kernel '$kernel'" >&2; exit 2; }
 ver=$(cat "$cache/trees/$kernel/.version")
 hdr=$cache/trees/$kernel-headers
@@ -24,7 +24,7 @@ command -v flock >/dev/null 2>&1 || { echo "testmodules/build.sh: flock (util-li
 exec 9>"$cache/testmodules/.lock-$kernel"
 flock 9
 
-stamp=$( { echo "$ver"; cat "$0" "$here"/*.c "$here"/*.h "$here/Kbuild"; } | sha256sum | cut -c1-16)
+stamp=$( { echo "$ver"; cat "$hdr/.pin" "$0" "$here"/*.c "$here"/*.h "$here/Kbuild"; } | sha256sum | cut -c1-16)
 finish() {
     if [ -n "$dest" ]; then mkdir -p "$dest" && cp "$out"/*.ko "$dest/"; fi
     echo "$out"; exit 0
@@ -35,6 +35,9 @@ if [ -f "$out/.stamp" ] && [ "$(cat "$out/.stamp")" = "$stamp" ]; then finish; f
 sed -i "s|^include /usr/src/|include $hdr/usr/src/|" "$kdir/Makefile"
 tmp=$out.new
 rm -rf "$tmp"; mkdir -p "$tmp"
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 cp "$here"/*.c "$here"/*.h "$here/Kbuild" "$tmp/"
 # No BTF for the test modules: it would need a recent pahole and vmlinux.
 if ! make -s -C "$kdir" M="$tmp" CONFIG_DEBUG_INFO_BTF_MODULES= modules >"$tmp/build.log" 2>&1; then

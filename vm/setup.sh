@@ -11,13 +11,15 @@
 #   - with scripts/refs.sh: the reference kmod 34.2 (tools), the Debian
 #     kernel images and module trees (trees), and their linux-headers with
 #     the -common headers and linux-kbuild (headers), into $MODKIT_CACHE.
-# Prints the cache directory. Safe to run concurrently (the VM tests run in
-# parallel): one setup at a time, the others wait for it.
+# Prints the cache directory (refs.sh's only line of stdout). Any failure
+# exits non-zero with the failing tool's own message on stderr. Safe to run
+# concurrently (the VM tests run in parallel): one setup at a time, the
+# others wait for it.
 #   vm/setup.sh
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 cache=${MODKIT_CACHE:-$HOME/.cache/modkit}
-mkdir -p "$cache"
+mkdir -p "$cache" || { echo "vm/setup.sh: cannot create the cache directory $cache (MODKIT_CACHE)" >&2; exit 1; }
 exec 9>"$cache/.setup.lock"
 flock 9   # util-linux is Essential: present before anything is installed
 
@@ -29,13 +31,17 @@ if [ -n "$missing" ]; then
     echo "vm/setup.sh: installing$missing" >&2
     export DEBIAN_FRONTEND=noninteractive
     # an update first: a fresh machine's lists may be stale or empty
-    apt-get update -q >/dev/null
+    log=$cache/apt-install.log
     # shellcheck disable=SC2086 # one word per package
-    apt-get install -y -q --no-install-recommends $missing >/dev/null
+    if ! { apt-get update -q && apt-get install -y -q --no-install-recommends $missing; } >"$log" 2>&1; then
+        grep -E '^(E|W|Err):' "$log" >&2 || tail -n 5 "$log" >&2
+        echo "vm/setup.sh: installing$missing failed (apt's messages above; all of its output in $log)" >&2
+        exit 1
+    fi
 fi
 for cmd in qemu-system-x86_64 cpio gzip xz zstd python3 gcc-12 make flock timeout; do
     command -v "$cmd" >/dev/null 2>&1 || { echo "vm/setup.sh: $cmd still missing" >&2; exit 1; }
 done
 /bin/busybox --list | grep -qx cttyhack || { echo "vm/setup.sh: /bin/busybox is not busybox-static's" >&2; exit 1; }
 
-"$here/scripts/refs.sh" tools trees headers | tail -n1
+exec "$here/scripts/refs.sh" tools trees headers
