@@ -36,3 +36,17 @@ pub fn open_terminal_for_writing(path: impl AsRef<Path>) -> std::io::Result<File
         .custom_flags(sys::O_NOCTTY)
         .open(path)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn the_console_opens_for_writing_and_failures_are_open_errors() {
+        let mut null = open_terminal_for_writing("/dev/null").unwrap();
+        null.write_all(b"x").unwrap();
+        let e = open_terminal_for_writing("/nonexistent/console").unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::NotFound);
+    }
+}

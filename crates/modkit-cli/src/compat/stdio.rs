@@ -213,3 +213,86 @@ pub fn stderr(msg: &str) {
 pub fn stderr_bytes(msg: &[u8]) {
     let _ = io::stderr().lock().write_all(msg);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    /// A target that records each write, or fails with an errno.
+    #[derive(Clone, Default)]
+    struct Sink {
+        writes: Rc<RefCell<Vec<Vec<u8>>>>,
+        fail: Option<Errno>,
+    }
+
+    impl Write for Sink {
+        fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+            if let Some(e) = self.fail {
+                return Err(io::Error::from_raw_os_error(e));
+            }
+            self.writes.borrow_mut().push(data.to_vec());
+            Ok(data.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn stdout(block: usize, line_buffered: bool, sink: &Sink) -> Stdout {
+        Stdout {
+            buf: Vec::new(),
+            block,
+            line_buffered,
+            error: false,
+            die_of_sigpipe: false,
+            target: Box::new(sink.clone()),
+        }
+    }
+
+    #[test]
+    fn full_buffering_writes_whole_blocks_once_more_than_one_is_pending() {
+        let sink = Sink::default();
+        let mut out = stdout(4, false, &sink);
+        out.write(b"abcd");
+        assert!(sink.writes.borrow().is_empty(), "a full block waits");
+        out.write(b"efghij\n");
+        assert_eq!(*sink.writes.borrow(), [b"abcdefgh".to_vec()]);
+        assert_eq!(out.close(), Ok(()));
+        assert_eq!(sink.writes.borrow()[1], b"ij\n");
+    }
+
+    #[test]
+    fn line_buffering_writes_up_to_the_last_newline() {
+        let sink = Sink::default();
+        let mut out = stdout(4096, true, &sink);
+        out.write(b"one\ntw");
+        out.write(b"o");
+        assert_eq!(*sink.writes.borrow(), [b"one\n".to_vec()]);
+        out.write(b"\nthree\nfo");
+        assert_eq!(sink.writes.borrow()[1], b"two\nthree\n");
+        drop(out);
+        assert_eq!(sink.writes.borrow()[2], b"fo", "flushed at exit");
+    }
+
+    #[test]
+    fn failures_drop_the_bytes_and_are_reported_as_glibc_does() {
+        let sink = Sink {
+            fail: Some(28),
+            ..Sink::default()
+        };
+        // fwrite reports the write that failed; printf-style writes only
+        // set the error indicator, which close reports.
+        let mut out = stdout(4, false, &sink);
+        assert_eq!(out.fwrite(b"abc"), Ok(()));
+        assert_eq!(out.fwrite(b"de"), Err(28));
+        assert!(out.buf.is_empty());
+        assert_eq!(out.close(), Err(CloseError::Earlier));
+        // A failure at the final flush carries its errno.
+        let mut out = stdout(4096, false, &sink);
+        out.write(b"abc");
+        assert_eq!(out.close(), Err(CloseError::Flush(28)));
+    }
+}

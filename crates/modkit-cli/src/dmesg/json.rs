@@ -102,6 +102,7 @@ impl Ctl {
         self.jw.after_close = true;
     }
 
+    /// `"name": data`, unquoted (`null` when empty).
     pub(super) fn json_value_raw(&mut self, name: &str, data: &[u8]) {
         self.json_open(Some(name), b'v');
         if data.is_empty() {
@@ -112,6 +113,8 @@ impl Ctl {
         self.jw.after_close = true;
     }
 
+    /// `"name": "data"`, quoted, up to `size` bytes or a NUL (`null`
+    /// when empty).
     pub(super) fn json_value_s(&mut self, name: &str, data: &[u8], size: usize) {
         self.json_open(Some(name), b'v');
         if data.first().is_some_and(|&c| c != 0) {

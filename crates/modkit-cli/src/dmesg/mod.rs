@@ -44,13 +44,18 @@ use json::Json;
 use options::{TF_COUNT, TF_TIME};
 use pager::Pager;
 
+/// Where records come from (util-linux's `DMESG_METHOD_*`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Method {
+    /// `/dev/kmsg`, or a `-K` file.
     Kmsg,
+    /// `syslog(2)`.
     Syslog,
+    /// A `-F` file of `syslog(2)` text.
     Mmap,
 }
 
+/// What dmesg was asked to do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Action {
     ReadAll,
@@ -64,6 +69,8 @@ enum Action {
 /// A fatal error: the message is printed, then the exit code returned.
 struct Exit(u8);
 
+/// util-linux's `struct dmesg_control`: the settings, and the state of
+/// printing (times of the previous record, JSON writer, output).
 struct Ctl {
     prog: String,
     levels: u32,

@@ -24,6 +24,8 @@ struct Prefix {
 }
 
 impl Ctl {
+    /// The record's wall-clock time in microseconds since the epoch
+    /// (boot time + time spent suspended + the timestamp).
     fn record_time(&self, rec: &Record) -> u64 {
         let tv = |s: i64, u: i64| (s as u64).wrapping_mul(1_000_000).wrapping_add(u as u64);
         tv(self.boot_time.sec, self.boot_time.usec)
@@ -31,6 +33,8 @@ impl Ctl {
             .wrapping_add(tv(rec.sec, rec.usec))
     }
 
+    /// `accept_record`: the level, facility, `--since` and `--until`
+    /// filters.
     fn accept_record(&self, rec: &Record) -> bool {
         let isset = |mask: u32, bit: i32| (0..32).contains(&bit) && mask >> bit & 1 == 1;
         if self.fltr_lev && (rec.facility < 0 || !isset(self.levels, rec.level)) {
@@ -48,6 +52,7 @@ impl Ctl {
         true
     }
 
+    /// The broken-down local time of a [`Ctl::record_time`].
     fn localtime(&self, t: u64) -> ktime::Tm {
         let secs = (t / 1_000_000) as i64;
         match &self.tz {
