@@ -9,8 +9,8 @@ use std::path::PathBuf;
 use modkit::depmod::{Level, Options, Reporter, DEFAULT_VERBOSE};
 use modkit::resolve::MODULE_DIRECTORY;
 
+use crate::compat::stdio::{self, Stdout};
 use crate::getopt::{Getopt, HasArg, LongOpt};
-use crate::output::{self, Stdout};
 
 const SHORT_OPTS: &str = "aAb:m:o:C:E:F:evnP:wVh";
 /// kmod's long options, then modkit's own. `--modkit-cache` has the same
@@ -50,7 +50,7 @@ impl Reporter for Cli {
     fn log(&mut self, level: Level, msg: &[u8]) {
         let mut line = format!("{}: {}: ", self.prog, level.name()).into_bytes();
         line.extend_from_slice(msg);
-        output::stderr_bytes(&line);
+        stdio::stderr_bytes(&line);
     }
 
     fn stdout(&mut self, data: &[u8]) {
@@ -58,7 +58,7 @@ impl Reporter for Cli {
     }
 
     fn flush_stdout(&mut self) {
-        self.out.flush();
+        let _ = self.out.flush();
     }
 
     fn abort(&mut self, msg: &[u8]) {
@@ -66,7 +66,7 @@ impl Reporter for Cli {
         // output is not flushed).
         let mut line = format!("{}: ", self.prog).into_bytes();
         line.extend_from_slice(msg);
-        output::stderr_bytes(&line);
+        stdio::stderr_bytes(&line);
         std::process::abort();
     }
 }
@@ -137,7 +137,7 @@ pub fn main(args: Vec<OsString>) -> u8 {
         out: Stdout::new(),
     };
     let status = run(args, &mut cli);
-    if !cli.out.flush() {
+    if cli.out.close().is_err() {
         return 1;
     }
     status

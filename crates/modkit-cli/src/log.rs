@@ -9,7 +9,6 @@
 
 use std::cell::RefCell;
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::net::UnixDatagram;
 
 /// syslog priorities, as in `<syslog.h>`.
@@ -192,11 +191,7 @@ fn syslog(conn: &RefCell<Option<UnixDatagram>>, p: i32, tag: &str, msg: &str) {
             None => break,
         }
     }
-    if let Ok(mut console) = std::fs::OpenOptions::new()
-        .write(true)
-        .custom_flags(modkit::sys::O_NOCTTY)
-        .open("/dev/console")
-    {
+    if let Ok(mut console) = modkit::process::open_terminal_for_writing("/dev/console") {
         let _ = console.write_all(format!("{tag}{msg}\r\n").as_bytes());
     }
 }

@@ -5,9 +5,9 @@ use std::ffi::OsString;
 use modkit::error::{errno, strerror};
 use modkit::loaded::KernelState;
 
+use crate::compat::stdio::Stdout;
 use crate::getopt::{HasArg, LongOpt};
 use crate::log::Log;
-use crate::output::Stdout;
 use crate::simpleopts::{self, SimpleOpts};
 
 const JSON: i32 = 256;
@@ -107,7 +107,7 @@ fn print_tree(log: &Log, kernel: &KernelState, dot: bool) -> u8 {
             tree_children(&rows, &r.name, "", &mut vec![r.name.clone()], &mut out);
         }
     }
-    u8::from(!out.flush())
+    u8::from(out.close().is_err())
 }
 
 fn tree_children(rows: &[Row], name: &str, prefix: &str, path: &mut Vec<String>, out: &mut Stdout) {
@@ -240,7 +240,7 @@ fn list(log: &Log, kernel: &KernelState, json: bool) -> u8 {
             out.write(line.as_bytes());
         }
     }
-    if out.flush() {
+    if out.close().is_ok() {
         0
     } else {
         1

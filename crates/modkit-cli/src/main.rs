@@ -7,6 +7,7 @@
 
 #![forbid(unsafe_code)]
 
+mod compat;
 mod depmod;
 mod dmesg;
 mod getopt;
@@ -15,7 +16,6 @@ mod log;
 mod lsmod;
 mod modinfo;
 mod modprobe;
-mod output;
 mod printk;
 mod rmmod;
 mod simpleopts;

@@ -14,8 +14,8 @@ use modkit::error::strerror;
 use modkit::module::{InfoEntry, Module};
 use modkit::resolve::{FoundModule, ModuleDir, MODULE_DIRECTORY};
 
+use crate::compat::stdio::{self, Stdout};
 use crate::getopt::{Getopt, HasArg, LongOpt};
-use crate::output::{self, Stdout};
 
 const SHORT_OPTS: &str = "adlpn0mF:k:b:Vh";
 const LONG_OPTS: &[LongOpt] = &[
@@ -91,7 +91,7 @@ pub fn main(args: Vec<OsString>) -> u8 {
     }
     let operands = opts.remaining();
     if operands.is_empty() {
-        output::stderr(&format!("{prog}: ERROR: missing module or filename.\n"));
+        stdio::stderr(&format!("{prog}: ERROR: missing module or filename.\n"));
         return 1;
     }
 
@@ -101,7 +101,7 @@ pub fn main(args: Vec<OsString>) -> u8 {
             None => match modkit::resolve::kernel_release() {
                 Ok(r) => OsString::from(r),
                 Err(e) => {
-                    output::stderr(&format!(
+                    stdio::stderr(&format!(
                         "{prog}: ERROR: uname() failed: {}\n",
                         e.strerror()
                     ));
@@ -115,7 +115,7 @@ pub fn main(args: Vec<OsString>) -> u8 {
         path.push("/");
         path.push(&release);
         if path.len() >= PATH_MAX {
-            output::stderr(&format!(
+            stdio::stderr(&format!(
                 "{prog}: ERROR: bad directory {}{MODULE_DIRECTORY}/{}: path too long\n",
                 root.to_string_lossy(),
                 release.to_string_lossy()
@@ -129,7 +129,7 @@ pub fn main(args: Vec<OsString>) -> u8 {
     let mut dir = match dir {
         Ok(d) => d,
         Err(_) => {
-            output::stderr(&format!("{prog}: ERROR: kmod_new() failed!\n"));
+            stdio::stderr(&format!("{prog}: ERROR: kmod_new() failed!\n"));
             return 1;
         }
     };
@@ -163,7 +163,7 @@ pub fn main(args: Vec<OsString>) -> u8 {
         };
         failed |= !ok;
     }
-    if !tool.out.flush() {
+    if tool.out.close().is_err() {
         return 1;
     }
     u8::from(failed)
@@ -268,11 +268,11 @@ impl Modinfo {
         msg.extend_from_slice(operand.as_encoded_bytes());
         msg.extend_from_slice(after.as_bytes());
         msg.push(b'\n');
-        output::stderr_bytes(&msg);
+        stdio::stderr_bytes(&msg);
     }
 
     fn error(&self, msg: &str) {
-        output::stderr(&format!("{}: ERROR: {msg}\n", self.prog));
+        stdio::stderr(&format!("{}: ERROR: {msg}\n", self.prog));
     }
 
     fn by_path(&mut self, dir: &ModuleDir, arg: &OsString) -> bool {
@@ -362,7 +362,7 @@ impl Modinfo {
             Err(e) => {
                 if let Some(function) = modkit::compression::libkmod_log_function(&e) {
                     // libkmod's own log line, which kmod prints first.
-                    output::stderr(&format!("libkmod: ERROR: {function}: {}\n", e.detail()));
+                    stdio::stderr(&format!("libkmod: ERROR: {function}: {}\n", e.detail()));
                 }
                 self.error(&format!(
                     "could not get modinfo from '{}': {}",

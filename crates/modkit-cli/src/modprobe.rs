@@ -23,9 +23,9 @@ use modkit::probe::{
 };
 use modkit::resolve::{absolute_from_cwd, IndexKind, MODULE_DIRECTORY};
 
+use crate::compat::stdio::{self, Stdout};
 use crate::getopt::{Getopt, HasArg, LongOpt};
 use crate::log::{prio, Log};
-use crate::output::{self, Stdout};
 
 const SHORT_OPTS: &str = "arw:RibfDcnC:d:S:sqvVh";
 const LONG_OPTS: &[LongOpt] = &[
@@ -280,7 +280,7 @@ pub fn main(args: Vec<OsString>) -> u8 {
     argv.extend(args.into_iter().skip(1));
     let out = Rc::new(RefCell::new(Stdout::new()));
     let status = run(&prog, argv, &out);
-    if !out.borrow_mut().flush() {
+    if out.borrow_mut().close().is_err() {
         return 1;
     }
     status
@@ -332,7 +332,7 @@ fn run(prog: &str, argv: Vec<OsString>, out: &Rc<RefCell<Stdout>>) -> u8 {
             }
         }
         Err(msg) => {
-            output::stderr(&format!("{prog}: {msg}\n"));
+            stdio::stderr(&format!("{prog}: {msg}\n"));
             return 1;
         }
     }
@@ -520,7 +520,7 @@ impl Modprobe {
     /// printed fatal message ends the program, standard output flushed.
     fn fatal(&self, msg: &str) {
         if self.log_priority <= prio::CRIT && self.log_priority <= self.log.priority {
-            self.out.borrow_mut().flush();
+            let _ = self.out.borrow_mut().flush();
         }
         self.log.log(self.log_priority, msg);
     }
@@ -536,7 +536,7 @@ impl Modprobe {
         }
         let mut out = self.out.borrow_mut();
         out.write(text.as_bytes());
-        out.flush();
+        let _ = out.flush();
     }
 
     fn print(&self, data: &[u8]) {

@@ -19,8 +19,8 @@ use std::ffi::OsString;
 
 use modkit::kmsg::printk_control::{ProcSysKernel, Setting, Value};
 
+use crate::compat::stdio::{self, Stdout};
 use crate::getopt::{Getopt, HasArg, LongOpt};
-use crate::output::{self, Stdout};
 
 const OPT_PROC: i32 = 256;
 const SHORT_OPTS: &str = "jhV";
@@ -61,7 +61,7 @@ fn help(prog: &str) -> String {
 pub fn main(args: Vec<OsString>) -> u8 {
     let prog = crate::getopt::program_name(&args[0]);
     let fail = |msg: &str| {
-        output::stderr(&format!("{prog}: {msg}\n"));
+        stdio::stderr(&format!("{prog}: {msg}\n"));
         1
     };
     let mut json = false;
@@ -72,7 +72,7 @@ pub fn main(args: Vec<OsString>) -> u8 {
             Ok(o) => o,
             Err(e) => {
                 e.report();
-                output::stderr(&format!("Try '{prog} --help' for more information.\n"));
+                stdio::stderr(&format!("Try '{prog} --help' for more information.\n"));
                 return 1;
             }
         };
@@ -82,12 +82,12 @@ pub fn main(args: Vec<OsString>) -> u8 {
             v if v == 'h' as i32 => {
                 let mut out = Stdout::new();
                 out.write(help(&prog).as_bytes());
-                return if out.flush() { 0 } else { 1 };
+                return u8::from(out.close().is_err());
             }
             v if v == 'V' as i32 => {
                 let mut out = Stdout::new();
                 out.write(format!("{prog} from modkit {}\n", crate::VERSION).as_bytes());
-                return if out.flush() { 0 } else { 1 };
+                return u8::from(out.close().is_err());
             }
             _ => return 1,
         }
@@ -155,7 +155,7 @@ pub fn main(args: Vec<OsString>) -> u8 {
             out.write(format!("{:<25} {}\n", s.name(), v.describe(*s)).as_bytes());
         }
     }
-    if out.flush() {
+    if out.close().is_ok() {
         0
     } else {
         fail("write error")

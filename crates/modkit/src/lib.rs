@@ -17,10 +17,15 @@
 //! - [`depmod`] — generating a module directory's indexes, as kmod's depmod.
 //! - [`fsutil`] — replacing files atomically (temporary file and rename).
 //! - [`kernel`] — loading and unloading modules (`insmod`, `rmmod`).
-//! - [`sys`] — the one module with `unsafe`: the module system calls, `syslog(2)`,
-//!   `mmap(2)` of index files and the few other calls the standard library lacks.
+//! - [`process`] — C process behaviour the tools need back: dying of `SIGPIPE`,
+//!   leaving terminal signals to a pager, opening the console without taking it.
 //! - [`loaded`] — the running kernel's modules (`/proc/modules`, `/sys/module`).
-//! - [`kmsg`] — the kernel log: `/dev/kmsg` records, `syslog(2)`, level and facility names.
+//! - [`kmsg`] — the kernel log: reading `/dev/kmsg`, the `syslog(2)` actions, and the one
+//!   record parser (`/dev/kmsg` and `syslog(2)` formats, exactly as util-linux's dmesg).
+//!
+//! The only `unsafe` code is in a private module of system-call wrappers (the
+//! module calls, `syslog(2)`, `mmap(2)` of index files...); these modules are
+//! its safe face.
 //!
 //! ```no_run
 //! use modkit::module::Module;
@@ -48,8 +53,9 @@ pub mod kmsg;
 pub mod loaded;
 pub mod module;
 pub mod probe;
+pub mod process;
 pub mod resolve;
 pub mod signature;
-pub mod sys;
+mod sys;
 
 pub use error::{Error, Result};

@@ -1,23 +1,25 @@
 //! The kernel log: `/dev/kmsg` records, the `syslog(2)` interface, and the
 //! names of log levels and facilities.
 //!
-//! - [`record`] — parsing one `/dev/kmsg` record
-//!   (`prio,seq,ts_usec,flags[,...];message` and its ` KEY=VALUE` lines).
+//! - [`record`] — parsing records, `/dev/kmsg`'s
+//!   (`prio,seq,ts_usec,flags[,...];message`) and `syslog(2)`'s
+//!   (`<prio>[ts] message`), exactly as util-linux's dmesg does.
 //! - [`reader`] — reading `/dev/kmsg`, one record per `read(2)`.
-//! - [`syslog`] — the `syslog(2)` actions (read, clear, console control)
-//!   and the `<prio>[ts] message` text they return.
+//! - [`syslog`] — the `syslog(2)` actions (read, clear, console control).
 //! - [`time`] — boot time and local time conversion for printing dates.
 //! - [`printk_control`] — the console log levels, `printk_devkmsg`,
 //!   `dmesg_restrict` and `kptr_restrict` of `/proc/sys/kernel`.
 //!
 //! ```no_run
 //! use modkit::kmsg::reader::{Event, KmsgReader, Position};
-//! use modkit::kmsg::record::Record;
+//! use modkit::kmsg::record::KmsgBuffer;
 //! let mut log = KmsgReader::open_kmsg(false)?;
 //! log.seek(Position::AfterClear)?;
+//! let mut buf = KmsgBuffer::new();
 //! while let Event::Record(raw) = log.read()? {
-//!     let rec = Record::parse(raw)?;
-//!     println!("{} {}", rec.level_name(), String::from_utf8_lossy(&rec.message));
+//!     let Some(rec) = buf.parse_read(raw, true)? else { continue };
+//!     let level = rec.level_name().unwrap_or("?");
+//!     println!("{level} {}", String::from_utf8_lossy(rec.message(buf.bytes())));
 //! }
 //! # Ok::<(), modkit::Error>(())
 //! ```

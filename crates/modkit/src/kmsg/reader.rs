@@ -160,6 +160,7 @@ impl KmsgReader {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kmsg::record::KMSG_BUFFER_SIZE;
 
     #[test]
     fn regular_files_read_as_one_record_per_read() {
@@ -181,9 +182,12 @@ mod tests {
         if r.seek(Position::AfterClear).is_err() {
             return;
         }
+        r.set_buffer_size(KMSG_BUFFER_SIZE - 1);
         let mut n = 0;
+        let mut buf = super::super::record::KmsgBuffer::new();
         while let Ok(Some(raw)) = r.next_record() {
-            super::super::record::Record::parse(raw).unwrap();
+            let rec = buf.parse_read(raw, true).unwrap().unwrap();
+            assert!((0..8).contains(&rec.level), "{raw:?}");
             n += 1;
             if n > 100_000 {
                 break;

@@ -2,10 +2,8 @@
 //! fallback reader when `/dev/kmsg` is absent, clearing the log, and the
 //! console controls.
 //!
-//! Reading returns text lines `<prio>[seconds.micros] message`, with
-//! `[  T123]` after the timestamp on kernels with `CONFIG_PRINTK_CALLER`;
-//! each line of a multi-line message carries the prefix. [`parse_line`]
-//! splits such a line.
+//! Reading returns text lines `<prio>[seconds.micros] message`;
+//! [`super::record::syslog_records`] parses them.
 
 use crate::error::{Errno, Error, Result};
 use crate::sys;
@@ -111,124 +109,5 @@ pub fn read_all(size: Option<usize>, clear: bool) -> Result<Vec<u8>> {
             return Ok(buf);
         }
         sz *= 4;
-    }
-}
-
-/// One line of the `syslog(2)` text.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Line<'a> {
-    /// The `<prio>` value, when present and numeric.
-    pub prio: Option<u32>,
-    /// The `[seconds.micros]` timestamp, when present.
-    pub time: Option<(u64, u32)>,
-    /// The caller (`T123`, `C1`) of a `[  T123]` field.
-    pub caller: Option<&'a [u8]>,
-    /// The message text.
-    pub message: &'a [u8],
-}
-
-/// Splits a line `<prio>[ts] [caller] message` (each part optional).
-pub fn parse_line(line: &[u8]) -> Line<'_> {
-    let mut rest = line.strip_suffix(b"\n").unwrap_or(line);
-    let mut out = Line {
-        prio: None,
-        time: None,
-        caller: None,
-        message: rest,
-    };
-    if let Some(r) = rest.strip_prefix(b"<") {
-        if let Some(close) = r.iter().position(|&b| b == b'>') {
-            let digits = &r[..close];
-            if !digits.is_empty() && digits.iter().all(u8::is_ascii_digit) {
-                out.prio = std::str::from_utf8(digits)
-                    .ok()
-                    .and_then(|s| s.parse().ok());
-                rest = &r[close + 1..];
-            }
-        }
-    }
-    if let Some(r) = rest.strip_prefix(b"[") {
-        if let Some(close) = r.iter().position(|&b| b == b']') {
-            let ts = r[..close].trim_ascii_start();
-            if let Some(dot) = ts.iter().position(|&b| b == b'.') {
-                let (s, us) = (&ts[..dot], &ts[dot + 1..]);
-                let num = |d: &[u8]| -> Option<u64> {
-                    if d.is_empty() || !d.iter().all(u8::is_ascii_digit) {
-                        return None;
-                    }
-                    std::str::from_utf8(d).ok()?.parse().ok()
-                };
-                if let (Some(s), Some(us)) = (num(s), num(us)) {
-                    if us < 1_000_000 {
-                        out.time = Some((s, us as u32));
-                        rest = &r[close + 1..];
-                        rest = rest.strip_prefix(b" ").unwrap_or(rest);
-                    }
-                }
-            }
-        }
-    }
-    if out.time.is_some() {
-        if let Some(r) = rest.strip_prefix(b"[") {
-            if let Some(close) = r.iter().position(|&b| b == b']') {
-                let id = r[..close].trim_ascii_start();
-                if matches!(id.first(), Some(b'T' | b'C'))
-                    && id.len() > 1
-                    && id[1..].iter().all(u8::is_ascii_digit)
-                {
-                    out.caller = Some(id);
-                    rest = &r[close + 1..];
-                    rest = rest.strip_prefix(b" ").unwrap_or(rest);
-                }
-            }
-        }
-    }
-    out.message = rest;
-    out
-}
-
-/// The lines of a `syslog(2)` buffer.
-pub fn lines(buf: &[u8]) -> impl Iterator<Item = Line<'_>> {
-    buf.split(|&b| b == b'\n')
-        .filter(|l| !l.is_empty())
-        .map(parse_line)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn full_line() {
-        let l = parse_line(b"<6>[    1.234567] [    T1] hello: world\n");
-        assert_eq!(l.prio, Some(6));
-        assert_eq!(l.time, Some((1, 234_567)));
-        assert_eq!(l.caller, Some(&b"T1"[..]));
-        assert_eq!(l.message, b"hello: world");
-    }
-
-    #[test]
-    fn partial_lines() {
-        let l = parse_line(b"plain text");
-        assert_eq!(
-            (l.prio, l.time, l.message),
-            (None, None, &b"plain text"[..])
-        );
-        let l = parse_line(b"<30>no time");
-        assert_eq!((l.prio, l.message), (Some(30), &b"no time"[..]));
-        let l = parse_line(b"<x>[1.5] m");
-        assert_eq!((l.prio, l.time), (None, None));
-        let l = parse_line(b"[12345.000001] [T1x] m");
-        assert_eq!(
-            (l.time, l.caller, l.message),
-            (Some((12345, 1)), None, &b"[T1x] m"[..])
-        );
-    }
-
-    #[test]
-    fn iterate() {
-        let v: Vec<_> = lines(b"<6>[0.000000] a\n<4>[1.000000] b\n").collect();
-        assert_eq!(v.len(), 2);
-        assert_eq!(v[1].prio, Some(4));
     }
 }
