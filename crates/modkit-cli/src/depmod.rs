@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use modkit::depmod::{Level, Options, Reporter, DEFAULT_VERBOSE};
 use modkit::resolve::MODULE_DIRECTORY;
 
-use crate::getopt::{Getopt, HasArg, LongOpt};
+use crate::compat::getopt::{Getopt, HasArg, LongOpt};
 use crate::output::{self, Stdout};
 
 const SHORT_OPTS: &str = "aAb:m:o:C:E:F:evnP:wVh";
@@ -131,7 +131,7 @@ fn is_version_number(s: &[u8]) -> bool {
 
 /// Entry point: `argv[0]` is the program name.
 pub fn main(args: Vec<OsString>) -> u8 {
-    let prog = crate::getopt::program_name(&args[0]);
+    let prog = crate::compat::getopt::program_name(&args[0]);
     let mut cli = Cli {
         prog: prog.clone(),
         out: Stdout::new(),

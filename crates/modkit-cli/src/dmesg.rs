@@ -27,7 +27,7 @@ use modkit::kmsg::syslog;
 use modkit::kmsg::time::{self as ktime, TimeZone, Timeval};
 use modkit::kmsg::{FACILITIES, LEVELS};
 
-use crate::getopt::{Getopt, HasArg, LongOpt};
+use crate::compat::getopt::{Getopt, HasArg, LongOpt};
 use crate::output;
 
 use colors::{Colors, Id, Mode};
@@ -166,7 +166,7 @@ struct Ctl {
 
 /// Entry point: `argv[0]` is the program name.
 pub fn main(args: Vec<OsString>) -> u8 {
-    let prog = crate::getopt::program_name(&args[0]);
+    let prog = crate::compat::getopt::program_name(&args[0]);
     let mut ctl = Ctl {
         prog,
         levels: 0,

@@ -5,7 +5,7 @@ use std::ffi::OsString;
 use modkit::error::{errno, strerror};
 use modkit::loaded::KernelState;
 
-use crate::getopt::{HasArg, LongOpt};
+use crate::compat::getopt::{HasArg, LongOpt};
 use crate::log::Log;
 use crate::output::Stdout;
 use crate::simpleopts::{self, SimpleOpts};

@@ -7,9 +7,9 @@
 
 #![forbid(unsafe_code)]
 
+mod compat;
 mod depmod;
 mod dmesg;
-mod getopt;
 mod insmod;
 mod log;
 mod lsmod;

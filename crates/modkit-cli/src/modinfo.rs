@@ -14,7 +14,7 @@ use modkit::error::strerror;
 use modkit::module::{InfoEntry, Module};
 use modkit::resolve::{FoundModule, ModuleDir, MODULE_DIRECTORY};
 
-use crate::getopt::{Getopt, HasArg, LongOpt};
+use crate::compat::getopt::{Getopt, HasArg, LongOpt};
 use crate::output::{self, Stdout};
 
 const SHORT_OPTS: &str = "adlpn0mF:k:b:Vh";
@@ -50,7 +50,7 @@ struct Modinfo {
 
 /// Entry point: `argv[0]` is the program name.
 pub fn main(args: Vec<OsString>) -> u8 {
-    let prog = crate::getopt::program_name(&args[0]);
+    let prog = crate::compat::getopt::program_name(&args[0]);
     let mut field: Option<Vec<u8>> = None;
     let mut separator = b'\n';
     let mut by_name = false;

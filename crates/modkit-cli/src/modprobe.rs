@@ -23,7 +23,7 @@ use modkit::probe::{
 };
 use modkit::resolve::{absolute_from_cwd, IndexKind, MODULE_DIRECTORY};
 
-use crate::getopt::{Getopt, HasArg, LongOpt};
+use crate::compat::getopt::{Getopt, HasArg, LongOpt};
 use crate::log::{prio, Log};
 use crate::output::{self, Stdout};
 
@@ -268,7 +268,7 @@ fn parse_c_ulong(s: &[u8]) -> Option<u64> {
 
 /// Entry point: `argv[0]` is the program name.
 pub fn main(args: Vec<OsString>) -> u8 {
-    let prog = crate::getopt::program_name(&args[0]);
+    let prog = crate::compat::getopt::program_name(&args[0]);
     let mut argv = vec![args[0].clone()];
     if let Some(env) = std::env::var_os("MODPROBE_OPTIONS") {
         argv.extend(

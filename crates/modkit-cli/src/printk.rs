@@ -19,7 +19,7 @@ use std::ffi::OsString;
 
 use modkit::kmsg::printk_control::{ProcSysKernel, Setting, Value};
 
-use crate::getopt::{Getopt, HasArg, LongOpt};
+use crate::compat::getopt::{Getopt, HasArg, LongOpt};
 use crate::output::{self, Stdout};
 
 const OPT_PROC: i32 = 256;
@@ -59,7 +59,7 @@ fn help(prog: &str) -> String {
 
 /// Entry point: `argv[0]` is the program name.
 pub fn main(args: Vec<OsString>) -> u8 {
-    let prog = crate::getopt::program_name(&args[0]);
+    let prog = crate::compat::getopt::program_name(&args[0]);
     let fail = |msg: &str| {
         output::stderr(&format!("{prog}: {msg}\n"));
         1
