@@ -204,7 +204,7 @@ fn run(args: Vec<OsString>, cli: &mut Cli) -> u8 {
                 return 0;
             }
             'V' => {
-                cli.out.write(crate::kmod_version().as_bytes());
+                cli.out.write(crate::version::kmod_version().as_bytes());
                 return 0;
             }
             _ => {

@@ -726,7 +726,7 @@ impl Ctl {
                         format!(
                             "{} from util-linux 2.41.5\nmodkit {}\n",
                             self.prog,
-                            crate::VERSION
+                            crate::version::VERSION
                         )
                         .as_bytes(),
                     );

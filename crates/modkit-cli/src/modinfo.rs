@@ -83,7 +83,7 @@ pub fn main(args: Vec<OsString>) -> u8 {
                 return 0;
             }
             'V' => {
-                print!("{}", crate::kmod_version());
+                print!("{}", crate::version::kmod_version());
                 return 0;
             }
             _ => return 1,

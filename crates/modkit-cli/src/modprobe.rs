@@ -400,7 +400,8 @@ fn run(prog: &str, argv: Vec<OsString>, out: &Rc<RefCell<Stdout>>) -> u8 {
                     o.verbose += 1;
                 }
                 'V' => {
-                    out.borrow_mut().write(crate::kmod_version().as_bytes());
+                    out.borrow_mut()
+                        .write(crate::version::kmod_version().as_bytes());
                     return 0;
                 }
                 'h' => {

@@ -86,7 +86,7 @@ pub fn main(args: Vec<OsString>) -> u8 {
             }
             v if v == 'V' as i32 => {
                 let mut out = Stdout::new();
-                out.write(format!("{prog} from modkit {}\n", crate::VERSION).as_bytes());
+                out.write(format!("{prog} from modkit {}\n", crate::version::VERSION).as_bytes());
                 return if out.flush() { 0 } else { 1 };
             }
             _ => return 1,

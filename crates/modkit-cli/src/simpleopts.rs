@@ -56,7 +56,7 @@ pub fn parse(
                 return Err(0);
             }
             'V' => {
-                print!("{}", crate::kmod_version());
+                print!("{}", crate::version::kmod_version());
                 return Err(0);
             }
             _ if opt.val >= 256 => extra.push((opt.val, opt.arg)),
