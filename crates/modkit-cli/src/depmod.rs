@@ -12,13 +12,13 @@ use modkit::resolve::MODULE_DIRECTORY;
 use crate::compat::getopt::{Getopt, HasArg, LongOpt};
 use crate::output::{self, Stdout};
 
-const SHORT_OPTS: &str = "aAb:m:o:C:E:F:evnP:wVh";
+pub(crate) const SHORT_OPTS: &str = "aAb:m:o:C:E:F:evnP:wVh";
 /// kmod's long options, then modkit's own. `--modkit-cache` has the same
 /// `has_arg` and `val` as `--moduledir`, which comes first: getopt then
 /// resolves the abbreviations `--mo`, `--mod` to `--moduledir` as kmod
 /// does, without reporting an ambiguity; the full name (or `--modk...`)
 /// selects the cache, told apart by its index.
-const LONG_OPTS: &[LongOpt] = &[
+pub(crate) const LONG_OPTS: &[LongOpt] = &[
     LongOpt::new("all", HasArg::No, 'a' as i32),
     LongOpt::new("quick", HasArg::No, 'A' as i32),
     LongOpt::new("basedir", HasArg::Required, 'b' as i32),

@@ -44,8 +44,8 @@ const OPT_UNTIL: i32 = 131;
 /// hexadecimal).
 const SYSLOG_CALLER_ID_CHARS: i32 = 6;
 
-const SHORT_OPTS: &str = "CcDdEeF:f:HhJK:kL::l:n:iPprSs:TtuVWwx";
-const LONG_OPTS: &[LongOpt] = &[
+pub(crate) const SHORT_OPTS: &str = "CcDdEeF:f:HhJK:kL::l:n:iPprSs:TtuVWwx";
+pub(crate) const LONG_OPTS: &[LongOpt] = &[
     LongOpt::new("buffer-size", HasArg::Required, 's' as i32),
     LongOpt::new("clear", HasArg::No, 'C' as i32),
     LongOpt::new("color", HasArg::Optional, 'L' as i32),

@@ -12,9 +12,9 @@ use crate::simpleopts::{self, SimpleOpts};
 
 const JSON: i32 = 256;
 const TREE: i32 = 257;
-const SHORT_OPTS: &str = "svVh";
+pub(crate) const SHORT_OPTS: &str = "svVh";
 /// kmod's long options (without `--force`, which lsmod lacks), then `--json`.
-const LONG_OPTS: &[LongOpt] = &[
+pub(crate) const LONG_OPTS: &[LongOpt] = &[
     simpleopts::COMMON_LONG_OPTS[1],
     simpleopts::COMMON_LONG_OPTS[2],
     simpleopts::COMMON_LONG_OPTS[3],

@@ -17,8 +17,8 @@ use modkit::resolve::{FoundModule, ModuleDir, MODULE_DIRECTORY};
 use crate::compat::getopt::{Getopt, HasArg, LongOpt};
 use crate::output::{self, Stdout};
 
-const SHORT_OPTS: &str = "adlpn0mF:k:b:Vh";
-const LONG_OPTS: &[LongOpt] = &[
+pub(crate) const SHORT_OPTS: &str = "adlpn0mF:k:b:Vh";
+pub(crate) const LONG_OPTS: &[LongOpt] = &[
     LongOpt::new("author", HasArg::No, 'a' as i32),
     LongOpt::new("description", HasArg::No, 'd' as i32),
     LongOpt::new("license", HasArg::No, 'l' as i32),

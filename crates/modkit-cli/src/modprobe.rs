@@ -27,8 +27,8 @@ use crate::compat::getopt::{Getopt, HasArg, LongOpt};
 use crate::log::{prio, Log};
 use crate::output::{self, Stdout};
 
-const SHORT_OPTS: &str = "arw:RibfDcnC:d:S:sqvVh";
-const LONG_OPTS: &[LongOpt] = &[
+pub(crate) const SHORT_OPTS: &str = "arw:RibfDcnC:d:S:sqvVh";
+pub(crate) const LONG_OPTS: &[LongOpt] = &[
     LongOpt::new("all", HasArg::No, 'a' as i32),
     LongOpt::new("remove", HasArg::No, 'r' as i32),
     LongOpt::new("remove-dependencies", HasArg::No, 5),

@@ -23,8 +23,8 @@ use crate::compat::getopt::{Getopt, HasArg, LongOpt};
 use crate::output::{self, Stdout};
 
 const OPT_PROC: i32 = 256;
-const SHORT_OPTS: &str = "jhV";
-const LONG_OPTS: &[LongOpt] = &[
+pub(crate) const SHORT_OPTS: &str = "jhV";
+pub(crate) const LONG_OPTS: &[LongOpt] = &[
     LongOpt::new("json", HasArg::No, 'j' as i32),
     LongOpt::new("proc", HasArg::Required, OPT_PROC),
     LongOpt::new("help", HasArg::No, 'h' as i32),
