@@ -9,16 +9,16 @@ use std::path::PathBuf;
 use modkit::depmod::{Level, Options, Reporter, DEFAULT_VERBOSE};
 use modkit::resolve::MODULE_DIRECTORY;
 
+use crate::compat::getopt::{Getopt, HasArg, LongOpt};
 use crate::compat::stdio::{self, Stdout};
-use crate::getopt::{Getopt, HasArg, LongOpt};
 
-const SHORT_OPTS: &str = "aAb:m:o:C:E:F:evnP:wVh";
+pub(crate) const SHORT_OPTS: &str = "aAb:m:o:C:E:F:evnP:wVh";
 /// kmod's long options, then modkit's own. `--modkit-cache` has the same
 /// `has_arg` and `val` as `--moduledir`, which comes first: getopt then
 /// resolves the abbreviations `--mo`, `--mod` to `--moduledir` as kmod
 /// does, without reporting an ambiguity; the full name (or `--modk...`)
 /// selects the cache, told apart by its index.
-const LONG_OPTS: &[LongOpt] = &[
+pub(crate) const LONG_OPTS: &[LongOpt] = &[
     LongOpt::new("all", HasArg::No, 'a' as i32),
     LongOpt::new("quick", HasArg::No, 'A' as i32),
     LongOpt::new("basedir", HasArg::Required, 'b' as i32),
@@ -131,7 +131,7 @@ fn is_version_number(s: &[u8]) -> bool {
 
 /// Entry point: `argv[0]` is the program name.
 pub fn main(args: Vec<OsString>) -> u8 {
-    let prog = crate::getopt::program_name(&args[0]);
+    let prog = crate::compat::getopt::program_name(&args[0]);
     let mut cli = Cli {
         prog: prog.clone(),
         out: Stdout::new(),
@@ -204,7 +204,7 @@ fn run(args: Vec<OsString>, cli: &mut Cli) -> u8 {
                 return 0;
             }
             'V' => {
-                cli.out.write(crate::kmod_version().as_bytes());
+                cli.out.write(crate::version::kmod_version().as_bytes());
                 return 0;
             }
             _ => {

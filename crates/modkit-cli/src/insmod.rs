@@ -7,10 +7,13 @@ use modkit::error::{errno, strerror};
 use modkit::kernel::{self, Force};
 use modkit::resolve::FoundModule;
 
+use crate::compat::getopt::LongOpt;
 use crate::log::{prio, Log};
 use crate::simpleopts::{self, SimpleOpts};
 
-const SHORT_OPTS: &str = "fsvVh";
+pub(crate) const SHORT_OPTS: &str = "fsvVh";
+/// kmod's common long options, all of them.
+pub(crate) const LONG_OPTS: &[LongOpt] = &simpleopts::COMMON_LONG_OPTS;
 
 /// kmod's wording for the kernel's answers to a module load.
 pub fn load_strerror(e: i32) -> &'static str {
@@ -37,7 +40,7 @@ fn help(prog: &str) -> String {
 
 /// Entry point: `argv[0]` is the program name.
 pub fn main(args: Vec<OsString>) -> u8 {
-    let parsed = match simpleopts::parse(args, SHORT_OPTS, &simpleopts::COMMON_LONG_OPTS, help) {
+    let parsed = match simpleopts::parse(args, SHORT_OPTS, LONG_OPTS, help) {
         Ok(p) => p,
         Err(status) => return status,
     };

@@ -5,16 +5,16 @@ use std::ffi::OsString;
 use modkit::error::{errno, strerror};
 use modkit::loaded::KernelState;
 
+use crate::compat::getopt::{HasArg, LongOpt};
 use crate::compat::stdio::Stdout;
-use crate::getopt::{HasArg, LongOpt};
 use crate::log::Log;
 use crate::simpleopts::{self, SimpleOpts};
 
 const JSON: i32 = 256;
 const TREE: i32 = 257;
-const SHORT_OPTS: &str = "svVh";
+pub(crate) const SHORT_OPTS: &str = "svVh";
 /// kmod's long options (without `--force`, which lsmod lacks), then `--json`.
-const LONG_OPTS: &[LongOpt] = &[
+pub(crate) const LONG_OPTS: &[LongOpt] = &[
     simpleopts::COMMON_LONG_OPTS[1],
     simpleopts::COMMON_LONG_OPTS[2],
     simpleopts::COMMON_LONG_OPTS[3],

@@ -10,7 +10,6 @@
 mod compat;
 mod depmod;
 mod dmesg;
-mod getopt;
 mod insmod;
 mod log;
 mod lsmod;
@@ -19,9 +18,12 @@ mod modprobe;
 mod printk;
 mod rmmod;
 mod simpleopts;
+mod version;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
+
+use version::VERSION;
 
 /// A tool of the multi-call binary.
 struct Tool {
@@ -77,8 +79,6 @@ const TOOLS: &[Tool] = &[
         run: rmmod::main,
     },
 ];
-
-const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 fn basename(arg0: &OsString) -> String {
     let bytes = arg0.as_encoded_bytes();
@@ -136,11 +136,4 @@ fn main() -> ExitCode {
             }
         },
     }
-}
-
-/// What `-V`/`--version` prints for the kmod-compatible tools: kmod's first
-/// line (scripts parse the version), the feature line, then modkit's own
-/// version.
-fn kmod_version() -> String {
-    format!("kmod version 34.2\n+ZSTD +XZ +ZLIB +OPENSSL\nmodkit {VERSION}\n")
 }

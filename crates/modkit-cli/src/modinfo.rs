@@ -14,11 +14,11 @@ use modkit::error::strerror;
 use modkit::module::{InfoEntry, Module};
 use modkit::resolve::{FoundModule, ModuleDir, MODULE_DIRECTORY};
 
+use crate::compat::getopt::{Getopt, HasArg, LongOpt};
 use crate::compat::stdio::{self, Stdout};
-use crate::getopt::{Getopt, HasArg, LongOpt};
 
-const SHORT_OPTS: &str = "adlpn0mF:k:b:Vh";
-const LONG_OPTS: &[LongOpt] = &[
+pub(crate) const SHORT_OPTS: &str = "adlpn0mF:k:b:Vh";
+pub(crate) const LONG_OPTS: &[LongOpt] = &[
     LongOpt::new("author", HasArg::No, 'a' as i32),
     LongOpt::new("description", HasArg::No, 'd' as i32),
     LongOpt::new("license", HasArg::No, 'l' as i32),
@@ -50,7 +50,7 @@ struct Modinfo {
 
 /// Entry point: `argv[0]` is the program name.
 pub fn main(args: Vec<OsString>) -> u8 {
-    let prog = crate::getopt::program_name(&args[0]);
+    let prog = crate::compat::getopt::program_name(&args[0]);
     let mut field: Option<Vec<u8>> = None;
     let mut separator = b'\n';
     let mut by_name = false;
@@ -83,7 +83,7 @@ pub fn main(args: Vec<OsString>) -> u8 {
                 return 0;
             }
             'V' => {
-                print!("{}", crate::kmod_version());
+                print!("{}", crate::version::kmod_version());
                 return 0;
             }
             _ => return 1,

@@ -23,12 +23,12 @@ use modkit::probe::{
 };
 use modkit::resolve::{absolute_from_cwd, IndexKind, MODULE_DIRECTORY};
 
+use crate::compat::getopt::{Getopt, HasArg, LongOpt};
 use crate::compat::stdio::{self, Stdout};
-use crate::getopt::{Getopt, HasArg, LongOpt};
 use crate::log::{prio, Log};
 
-const SHORT_OPTS: &str = "arw:RibfDcnC:d:S:sqvVh";
-const LONG_OPTS: &[LongOpt] = &[
+pub(crate) const SHORT_OPTS: &str = "arw:RibfDcnC:d:S:sqvVh";
+pub(crate) const LONG_OPTS: &[LongOpt] = &[
     LongOpt::new("all", HasArg::No, 'a' as i32),
     LongOpt::new("remove", HasArg::No, 'r' as i32),
     LongOpt::new("remove-dependencies", HasArg::No, 5),
@@ -268,7 +268,7 @@ fn parse_c_ulong(s: &[u8]) -> Option<u64> {
 
 /// Entry point: `argv[0]` is the program name.
 pub fn main(args: Vec<OsString>) -> u8 {
-    let prog = crate::getopt::program_name(&args[0]);
+    let prog = crate::compat::getopt::program_name(&args[0]);
     let mut argv = vec![args[0].clone()];
     if let Some(env) = std::env::var_os("MODPROBE_OPTIONS") {
         argv.extend(
@@ -400,7 +400,8 @@ fn run(prog: &str, argv: Vec<OsString>, out: &Rc<RefCell<Stdout>>) -> u8 {
                     o.verbose += 1;
                 }
                 'V' => {
-                    out.borrow_mut().write(crate::kmod_version().as_bytes());
+                    out.borrow_mut()
+                        .write(crate::version::kmod_version().as_bytes());
                     return 0;
                 }
                 'h' => {

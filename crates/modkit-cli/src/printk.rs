@@ -19,12 +19,12 @@ use std::ffi::OsString;
 
 use modkit::kmsg::printk_control::{ProcSysKernel, Setting, Value};
 
+use crate::compat::getopt::{Getopt, HasArg, LongOpt};
 use crate::compat::stdio::{self, Stdout};
-use crate::getopt::{Getopt, HasArg, LongOpt};
 
 const OPT_PROC: i32 = 256;
-const SHORT_OPTS: &str = "jhV";
-const LONG_OPTS: &[LongOpt] = &[
+pub(crate) const SHORT_OPTS: &str = "jhV";
+pub(crate) const LONG_OPTS: &[LongOpt] = &[
     LongOpt::new("json", HasArg::No, 'j' as i32),
     LongOpt::new("proc", HasArg::Required, OPT_PROC),
     LongOpt::new("help", HasArg::No, 'h' as i32),
@@ -59,7 +59,7 @@ fn help(prog: &str) -> String {
 
 /// Entry point: `argv[0]` is the program name.
 pub fn main(args: Vec<OsString>) -> u8 {
-    let prog = crate::getopt::program_name(&args[0]);
+    let prog = crate::compat::getopt::program_name(&args[0]);
     let fail = |msg: &str| {
         stdio::stderr(&format!("{prog}: {msg}\n"));
         1
@@ -86,7 +86,7 @@ pub fn main(args: Vec<OsString>) -> u8 {
             }
             v if v == 'V' as i32 => {
                 let mut out = Stdout::new();
-                out.write(format!("{prog} from modkit {}\n", crate::VERSION).as_bytes());
+                out.write(format!("{prog} from modkit {}\n", crate::version::VERSION).as_bytes());
                 return u8::from(out.close().is_err());
             }
             _ => return 1,

@@ -9,10 +9,13 @@ use modkit::loaded::KernelState;
 use modkit::module::modname_normalize;
 use modkit::resolve::{FoundModule, ModuleDir};
 
+use crate::compat::getopt::LongOpt;
 use crate::log::Log;
 use crate::simpleopts::{self, SimpleOpts};
 
-const SHORT_OPTS: &str = "fsvVh";
+pub(crate) const SHORT_OPTS: &str = "fsvVh";
+/// kmod's common long options, all of them.
+pub(crate) const LONG_OPTS: &[LongOpt] = &simpleopts::COMMON_LONG_OPTS;
 
 fn help(prog: &str) -> String {
     format!(
@@ -28,7 +31,7 @@ fn help(prog: &str) -> String {
 
 /// Entry point: `argv[0]` is the program name.
 pub fn main(args: Vec<OsString>) -> u8 {
-    let parsed = match simpleopts::parse(args, SHORT_OPTS, &simpleopts::COMMON_LONG_OPTS, help) {
+    let parsed = match simpleopts::parse(args, SHORT_OPTS, LONG_OPTS, help) {
         Ok(p) => p,
         Err(status) => return status,
     };

@@ -4,7 +4,7 @@
 
 use std::ffi::OsString;
 
-use crate::getopt::{Getopt, HasArg, LongOpt};
+use crate::compat::getopt::{Getopt, HasArg, LongOpt};
 use crate::log::{prio, Log};
 
 /// The common long options; a tool's table starts with these.
@@ -39,7 +39,7 @@ pub fn parse(
     long: &[LongOpt],
     help: impl Fn(&str) -> String,
 ) -> Result<SimpleOpts, u8> {
-    let prog = crate::getopt::program_name(&args[0]);
+    let prog = crate::compat::getopt::program_name(&args[0]);
     let (mut force, mut verbose, mut syslog, mut extra) = (false, prio::ERR, false, Vec::new());
     let mut opts = Getopt::new(args, short, long);
     for opt in opts.by_ref() {
@@ -56,7 +56,7 @@ pub fn parse(
                 return Err(0);
             }
             'V' => {
-                print!("{}", crate::kmod_version());
+                print!("{}", crate::version::kmod_version());
                 return Err(0);
             }
             _ if opt.val >= 256 => extra.push((opt.val, opt.arg)),

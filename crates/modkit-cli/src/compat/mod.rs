@@ -1,4 +1,6 @@
-//! The C library's behaviour that the tools' output depends on, where no
-//! crate reproduces it: glibc's stdio buffering.
+//! The C library behaviour the tools must reproduce byte for byte, kept
+//! apart from the tools: each file says what it emulates and why no crate
+//! or `libc` call serves.
 
+pub mod getopt;
 pub mod stdio;

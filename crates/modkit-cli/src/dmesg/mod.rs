@@ -114,7 +114,7 @@ struct Ctl {
 
 /// Entry point: `argv[0]` is the program name.
 pub fn main(args: Vec<OsString>) -> u8 {
-    let prog = crate::getopt::program_name(&args[0]);
+    let prog = crate::compat::getopt::program_name(&args[0]);
     let mut ctl = Ctl {
         prog,
         levels: 0,

@@ -8,8 +8,8 @@ use std::os::unix::ffi::OsStringExt;
 use modkit::kmsg::time::{self as ktime, TimeZone};
 use modkit::kmsg::{FACILITIES, LEVELS};
 
+use crate::compat::getopt::{Getopt, HasArg, LongOpt};
 use crate::compat::stdio;
-use crate::getopt::{Getopt, HasArg, LongOpt};
 
 use super::colors::{self, Colors, Mode};
 use super::source::{max_threads_id_size, SYSLOG_CALLER_ID_CHARS};
@@ -523,7 +523,7 @@ impl Ctl {
                     format!(
                         "{} from util-linux 2.41.5\nmodkit {}\n",
                         self.prog,
-                        crate::VERSION
+                        crate::version::VERSION
                     )
                     .as_bytes(),
                 );

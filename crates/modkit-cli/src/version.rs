@@ -1,0 +1,13 @@
+//! modkit's version and the version text of the kmod-compatible tools:
+//! what `-V`/`--version` prints, kept here so that no tool reaches into
+//! `main.rs`.
+
+/// modkit's version (the workspace's, from Cargo).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// What `-V`/`--version` prints for the kmod-compatible tools: kmod's first
+/// line (scripts parse the version), the feature line, then modkit's own
+/// version.
+pub fn kmod_version() -> String {
+    format!("kmod version 34.2\n+ZSTD +XZ +ZLIB +OPENSSL\nmodkit {VERSION}\n")
+}
