@@ -1,23 +1,24 @@
 //! Unit tests on synthetic inputs: kmod's hash order, dependency sort,
 //! cycle reports, devname parsing, index priorities.
 
+use std::cell::RefCell;
+
+use super::deps::strtoull_hex;
+use super::search::has_kmod_ext;
 use super::*;
+use crate::kmod::{fgets_chunks, kmod_hash, path_to_modname, sort_in_hash_order};
 
 #[derive(Default)]
 struct Recorder {
-    logs: Vec<(Level, String)>,
-    out: Vec<u8>,
+    logs: RefCell<Vec<(Level, String)>>,
 }
 
-impl Reporter for Recorder {
-    fn log(&mut self, level: Level, msg: &[u8]) {
+impl Logger for Recorder {
+    fn log(&self, level: Level, _func: &str, msg: &[u8]) {
         self.logs
+            .borrow_mut()
             .push((level, String::from_utf8_lossy(msg).into_owned()));
     }
-    fn stdout(&mut self, data: &[u8]) {
-        self.out.extend_from_slice(data);
-    }
-    fn flush_stdout(&mut self) {}
 }
 
 fn module(name: &str, deps: &[usize]) -> Mod {
@@ -43,10 +44,12 @@ fn module(name: &str, deps: &[usize]) -> Mod {
 /// Runs the dependency sort on modules given as (name, direct deps).
 fn sort(graph: &[(&str, &[usize])]) -> (bool, Vec<i64>, Vec<Vec<usize>>, Vec<String>) {
     let opts = Options::default();
-    let mut rec = Recorder::default();
+    let rec = Recorder::default();
+    let mut out = Vec::new();
     let mut d = Depmod {
         log: Log {
-            rep: &mut rec,
+            logger: &rec,
+            out: &mut out,
             verbose: DEFAULT_VERBOSE,
         },
         cfg: Config::default(),
@@ -58,6 +61,7 @@ fn sort(graph: &[(&str, &[usize])]) -> (bool, Vec<i64>, Vec<Vec<usize>>, Vec<Str
         mods: graph.iter().map(|(n, deps)| module(n, deps)).collect(),
         symbols: HashMap::new(),
         context: None,
+        outputs: DepmodOutputs::default(),
     };
     for i in 0..d.mods.len() {
         d.mods[i].idx = i;
@@ -70,7 +74,7 @@ fn sort(graph: &[(&str, &[usize])]) -> (bool, Vec<i64>, Vec<Vec<usize>>, Vec<Str
     let order = d.mods.iter().map(|m| m.dep_sort_idx).collect();
     let deps = d.mods.iter().map(|m| m.deps.clone()).collect();
     drop(d);
-    let logs = rec.logs.into_iter().map(|(_, m)| m).collect();
+    let logs = rec.logs.into_inner().into_iter().map(|(_, m)| m).collect();
     (ok, order, deps, logs)
 }
 
