@@ -9,7 +9,7 @@
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use crate::error::{errno, Error, Result};
+use crate::error::{errno, errno_of, Error, Result};
 use crate::kmod::{modname_normalize, string_lossy};
 
 /// A module's init state (`/sys/module/NAME/initstate`).
@@ -146,7 +146,7 @@ impl KernelState {
     pub fn holders(&self, name: &str) -> Result<Vec<String>> {
         let path = self.sys_module_dir(name).join("holders");
         let rd = std::fs::read_dir(&path).map_err(|e| {
-            let n = e.raw_os_error().unwrap_or(errno::EIO);
+            let n = errno_of(&e);
             Error::new(
                 n,
                 format!(

@@ -798,12 +798,11 @@ pub fn replace_all(s: &[u8], pat: &[u8], with: &[u8]) -> Vec<u8> {
 /// was killed by a signal, as `WEXITSTATUS` reads it), or the errno of
 /// starting it.
 pub fn run_shell(command: &[u8], module: &str) -> std::result::Result<i32, Errno> {
-    use std::os::unix::ffi::OsStrExt;
     let status = std::process::Command::new("/bin/sh")
         .arg("-c")
         .arg(std::ffi::OsStr::from_bytes(command))
         .env("MODPROBE_MODULE", module)
         .status()
-        .map_err(|e| e.raw_os_error().unwrap_or(errno::EIO))?;
+        .map_err(|e| errno_of(&e))?;
     Ok(status.code().unwrap_or(0))
 }

@@ -22,7 +22,7 @@
 //! the exit status and kmod's `assert()` messages are the tool's business.
 //!
 //! The engine is in this file; the rest, by what it is about:
-//! [`facts`] (what is read from each module file), `search` (finding
+//! `facts` (what is read from each module file), `search` (finding
 //! module files: `depmod.d` search order, overrides, externals,
 //! excludes), `deps` (the kernel's symbols, symbol resolution,
 //! `modules.order`, dependency order and cycles), `quick` (`-A`: whether
@@ -32,7 +32,7 @@
 pub mod cache;
 pub mod config;
 mod deps;
-pub mod facts;
+mod facts;
 mod output;
 mod quick;
 mod regex;

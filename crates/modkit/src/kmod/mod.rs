@@ -68,8 +68,9 @@ impl Level {
 /// library (configuration readers, `depmod`, `modprobe`'s context).
 ///
 /// It has the shape of libkmod's log function (`kmod_set_log_fn`): a
-/// priority, the name of the libkmod function that reports (`""` for a
-/// tool's own messages) and the text, which ends with its newline and may
+/// priority, the name of the libkmod function that reports where a logger
+/// prints it (`""` for a tool's own messages and where no logger prints
+/// it) and the text, which ends with its newline and may
 /// hold any bytes (paths are printed as they are). A tool's logger prints
 /// `PROG: LEVEL: text` and ignores `func`; libkmod's own early logger
 /// prints `libkmod: LEVEL: func: text`. Filtering by priority is the
