@@ -2,6 +2,7 @@
 //! cycle reports, devname parsing, index priorities.
 
 use std::cell::RefCell;
+use std::os::unix::ffi::OsStrExt;
 
 use super::deps::strtoull_hex;
 use super::search::has_kmod_ext;
@@ -206,4 +207,55 @@ fn symvers_crcs_parse_like_strtoull() {
     assert_eq!(strtoull_hex(b"12g"), None);
     assert_eq!(strtoull_hex(b"-1"), Some(u64::MAX));
     assert_eq!(strtoull_hex(b"0x1ffffffffffffffff"), Some(u64::MAX));
+}
+
+#[test]
+fn run_says_what_it_did() {
+    let rec = Recorder::default();
+    let mut out = Vec::new();
+    // -A -n: nothing to do
+    let opts = Options {
+        quick: true,
+        dry_run: true,
+        kversion: b"1.0".to_vec(),
+        ..Options::default()
+    };
+    let done = run(&opts, &rec, &mut out).unwrap();
+    assert!(done.up_to_date && done.written.is_empty() && done.printed.is_empty());
+    // a directory name over PATH_MAX: an ERROR, then status 1
+    let opts = Options {
+        kversion: vec![b'x'; PATH_MAX],
+        ..Options::default()
+    };
+    assert_eq!(
+        run(&opts, &rec, &mut out),
+        Err(DepmodError::Failed(DepmodOutputs::default()))
+    );
+    let logs = rec.logs.take();
+    assert_eq!(logs.len(), 1);
+    assert_eq!(logs[0].0, Level::Err);
+    assert!(logs[0].1.starts_with("Bad directory /lib/modules/xxx"));
+    // -n over an empty module directory: the indexes go to `out`
+    let root = std::env::temp_dir().join(format!("modkit-depmod-run-{}", std::process::id()));
+    let moddir = root.join("lib/modules/1.0");
+    std::fs::create_dir_all(&moddir).unwrap();
+    let opts = Options {
+        root: root.as_os_str().as_bytes().to_vec(),
+        kversion: b"1.0".to_vec(),
+        dry_run: true,
+        config_paths: Some(Vec::new()),
+        ..Options::default()
+    };
+    let done = run(&opts, &rec, &mut out);
+    let _ = std::fs::remove_dir_all(&root);
+    let done = done.unwrap();
+    assert!(done.written.is_empty() && !done.up_to_date);
+    assert_eq!(done.printed[..2], ["modules.dep", "modules.dep.bin"]);
+    // no module: modules.dep is empty and, as in kmod, `-n` prints no
+    // binary index; modules.alias comes first with its header
+    assert!(
+        out.starts_with(b"# Aliases extracted from modules themselves.\n"),
+        "{}",
+        String::from_utf8_lossy(&out)
+    );
 }
