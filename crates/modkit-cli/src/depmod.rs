@@ -4,13 +4,15 @@
 //! prints.
 
 use std::ffi::OsString;
+use std::io;
 use std::path::PathBuf;
 
-use modkit::depmod::{Level, Options, Reporter, DEFAULT_VERBOSE};
-use modkit::resolve::MODULE_DIRECTORY;
+use modkit::depmod::{DepmodError, Options, DEFAULT_VERBOSE};
+use modkit::kmod::{c_isspace, MODULE_DIRECTORY};
 
 use crate::compat::getopt::{Getopt, HasArg, LongOpt};
 use crate::compat::stdio::{self, Stdout};
+use crate::log::{prio, Log};
 
 pub(crate) const SHORT_OPTS: &str = "aAb:m:o:C:E:F:evnP:wVh";
 /// kmod's long options, then modkit's own. `--modkit-cache` has the same
@@ -39,35 +41,19 @@ pub(crate) const LONG_OPTS: &[LongOpt] = &[
 ];
 const MODKIT_CACHE: usize = 16;
 
-/// Prints depmod's messages as kmod does: `depmod: LEVEL: text` on
-/// standard error, unbuffered; standard output buffered like glibc's.
-struct Cli {
-    prog: String,
-    out: Stdout,
-}
+/// The library's standard output: the tool's, buffered like glibc's.
+struct ToStdout<'a>(&'a mut Stdout);
 
-impl Reporter for Cli {
-    fn log(&mut self, level: Level, msg: &[u8]) {
-        let mut line = format!("{}: {}: ", self.prog, level.name()).into_bytes();
-        line.extend_from_slice(msg);
-        stdio::stderr_bytes(&line);
+impl io::Write for ToStdout<'_> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.0.write(data);
+        Ok(data.len())
     }
 
-    fn stdout(&mut self, data: &[u8]) {
-        self.out.write(data);
-    }
-
-    fn flush_stdout(&mut self) {
-        let _ = self.out.flush();
-    }
-
-    fn abort(&mut self, msg: &[u8]) {
-        // As glibc's failed assert(): the message, then SIGABRT (standard
-        // output is not flushed).
-        let mut line = format!("{}: ", self.prog).into_bytes();
-        line.extend_from_slice(msg);
-        stdio::stderr_bytes(&line);
-        std::process::abort();
+    fn flush(&mut self) -> io::Result<()> {
+        // a failed write shows when the tool flushes at exit
+        let _ = self.0.flush();
+        Ok(())
     }
 }
 
@@ -111,7 +97,7 @@ fn help(prog: &str) -> String {
 fn is_version_number(s: &[u8]) -> bool {
     fn number(s: &[u8]) -> Option<&[u8]> {
         let mut i = 0;
-        while i < s.len() && matches!(s[i], b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r') {
+        while i < s.len() && c_isspace(s[i]) {
             i += 1;
         }
         if i < s.len() && (s[i] == b'+' || s[i] == b'-') {
@@ -132,12 +118,14 @@ fn is_version_number(s: &[u8]) -> bool {
 /// Entry point: `argv[0]` is the program name.
 pub fn main(args: Vec<OsString>) -> u8 {
     let prog = crate::compat::getopt::program_name(&args[0]);
-    let mut cli = Cli {
-        prog: prog.clone(),
-        out: Stdout::new(),
-    };
-    let status = run(args, &mut cli);
-    if cli.out.close().is_err() {
+    // depmod's messages: `depmod: LEVEL: text` on standard error,
+    // unbuffered; after a FATAL one the tool exits below, once standard
+    // output is flushed.
+    let mut log = Log::new(&prog, DEFAULT_VERBOSE);
+    log.return_after_fatal();
+    let mut out = Stdout::new();
+    let status = run(args, &prog, &mut log, &mut out);
+    if out.close().is_err() {
         return 1;
     }
     status
@@ -149,7 +137,7 @@ fn absolute(arg: &OsString) -> Option<Vec<u8>> {
         .map(|p| p.into_os_string().into_encoded_bytes())
 }
 
-fn run(args: Vec<OsString>, cli: &mut Cli) -> u8 {
+fn run(args: Vec<OsString>, prog: &str, log: &mut Log, out: &mut Stdout) -> u8 {
     let mut opts = Options::default();
     let mut all = false;
     let mut config_paths: Vec<Vec<u8>> = Vec::new();
@@ -171,7 +159,7 @@ fn run(args: Vec<OsString>, cli: &mut Cli) -> u8 {
                 Some(p) => opts.root = p,
                 None => {
                     let msg = [b"invalid image path ", &bytes[..], b"\n"].concat();
-                    cli.log(Level::Err, &msg);
+                    log.log_bytes(prio::ERR, &msg);
                     return 1;
                 }
             },
@@ -181,7 +169,7 @@ fn run(args: Vec<OsString>, cli: &mut Cli) -> u8 {
                 Some(p) => opts.out_root = Some(p),
                 None => {
                     let msg = [b"invalid output directory ", &bytes[..], b"\n"].concat();
-                    cli.log(Level::Err, &msg);
+                    log.log_bytes(prio::ERR, &msg);
                     return 1;
                 }
             },
@@ -193,18 +181,18 @@ fn run(args: Vec<OsString>, cli: &mut Cli) -> u8 {
             'n' => opts.dry_run = true,
             'P' => {
                 if bytes.len() != 1 {
-                    cli.log(Level::Crit, b"-P only takes a single char\n");
+                    log.log(prio::CRIT, "-P only takes a single char\n");
                     return 1;
                 }
                 opts.sym_prefix = bytes[0];
             }
             'w' => opts.warn_dups = true,
             'h' => {
-                cli.out.write(help(&cli.prog).as_bytes());
+                out.write(help(prog).as_bytes());
                 return 0;
             }
             'V' => {
-                cli.out.write(crate::version::kmod_version().as_bytes());
+                out.write(crate::version::kmod_version().as_bytes());
                 return 0;
             }
             _ => {
@@ -212,7 +200,7 @@ fn run(args: Vec<OsString>, cli: &mut Cli) -> u8 {
                     "unexpected getopt_long() value '{}'.\n",
                     opt.val as u8 as char
                 );
-                cli.log(Level::Err, msg.as_bytes());
+                log.log(prio::ERR, &msg);
                 return 1;
             }
         }
@@ -223,7 +211,7 @@ fn run(args: Vec<OsString>, cli: &mut Cli) -> u8 {
             let v = v.into_encoded_bytes();
             if !is_version_number(&v) {
                 let msg = [b"Bad version passed ", &v[..], b"\n"].concat();
-                cli.log(Level::Err, &msg);
+                log.log_bytes(prio::ERR, &msg);
                 return 1;
             }
             opts.kversion = v;
@@ -232,7 +220,7 @@ fn run(args: Vec<OsString>, cli: &mut Cli) -> u8 {
             Ok(r) => opts.kversion = r.into_bytes(),
             Err(e) => {
                 let msg = format!("uname() failed: {}\n", e.strerror());
-                cli.log(Level::Crit, msg.as_bytes());
+                log.log(prio::CRIT, &msg);
                 return 1;
             }
         },
@@ -243,7 +231,17 @@ fn run(args: Vec<OsString>, cli: &mut Cli) -> u8 {
         opts.config_paths = Some(config_paths);
     }
     debug_assert!(opts.verbose >= DEFAULT_VERBOSE);
-    modkit::depmod::run(&opts, cli)
+    log.priority = opts.verbose;
+    match modkit::depmod::run(&opts, log, &mut ToStdout(out)) {
+        Ok(_) => 0,
+        Err(DepmodError::Failed(_) | DepmodError::Fatal(_)) => 1,
+        Err(DepmodError::Assertion(msg)) => {
+            // As glibc's failed assert(): the message, then SIGABRT
+            // (standard output is not flushed).
+            stdio::stderr_bytes(format!("{prog}: {msg}").as_bytes());
+            std::process::abort();
+        }
+    }
 }
 
 #[cfg(test)]

@@ -11,6 +11,8 @@ use std::cell::RefCell;
 use std::io::Write;
 use std::os::unix::net::UnixDatagram;
 
+use modkit::kmod::{c_isspace, Level, Logger};
+
 /// syslog priorities, as in `<syslog.h>`.
 pub mod prio {
     /// Emergency (what `-q` lowers the threshold to).
@@ -36,6 +38,10 @@ pub struct Log {
     pub priority: i32,
     /// `None`: stderr. `Some(None)`: syslog, not connected (yet).
     syslog: Option<RefCell<Option<UnixDatagram>>>,
+    /// Exit on a `FATAL` message, as kmod's tools/log.c does (off for a
+    /// library component that returns after one, see
+    /// [`Log::return_after_fatal`]).
+    exit_on_fatal: bool,
 }
 
 /// kmod's name for a priority in messages (`ERROR`, `WARNING`...).
@@ -58,7 +64,15 @@ impl Log {
             prog: prog.to_string(),
             priority,
             syslog: None,
+            exit_on_fatal: true,
         }
+    }
+
+    /// Lets a `FATAL` message return instead of exiting: for depmod, whose
+    /// library returns after one so that the tool exits after flushing
+    /// standard output, as C's `exit()` flushes stdio.
+    pub fn return_after_fatal(&mut self) {
+        self.exit_on_fatal = false;
     }
 
     /// Sends messages to syslog (`/dev/log`, facility daemon) instead of
@@ -71,6 +85,11 @@ impl Log {
     /// Prints `text` (which ends with a newline, as kmod's formats do) at
     /// priority `p`.
     pub fn log(&self, p: i32, text: &str) {
+        self.log_bytes(p, text.as_bytes());
+    }
+
+    /// As [`Log::log`], for a text that may hold any bytes (paths).
+    pub fn log_bytes(&self, p: i32, text: &[u8]) {
         if p > self.priority {
             return;
         }
@@ -80,14 +99,14 @@ impl Log {
                 conn,
                 p,
                 &format!("{}: ", self.prog),
-                &format!("{name}: {text}"),
+                &[name.as_bytes(), b": ", text].concat(),
             ),
             None => {
-                let line = format!("{}: {name}: {text}", self.prog);
-                let _ = std::io::stderr().lock().write_all(line.as_bytes());
+                let line = [self.prog.as_bytes(), b": ", name.as_bytes(), b": ", text].concat();
+                let _ = std::io::stderr().lock().write_all(&line);
             }
         }
-        if p <= prio::CRIT {
+        if p <= prio::CRIT && self.exit_on_fatal {
             std::process::exit(1);
         }
     }
@@ -122,10 +141,28 @@ impl Log {
     }
 }
 
+/// The library's messages through the tool's logger: `PROG: LEVEL: text`
+/// (libkmod's function name is not printed).
+impl Logger for Log {
+    fn log(&self, level: Level, _func: &str, msg: &[u8]) {
+        self.log_bytes(level as i32, msg);
+    }
+}
+
 /// libkmod's own logger, in use while a library context is created (so
-/// for problems in the `modprobe.d` configuration): `libkmod: ERROR:
-/// function: message` on stderr, at the priority of `KMOD_LOG` (`err`,
-/// `info`, `debug` or a number; errors by default).
+/// for problems in the `modprobe.d` configuration): see
+/// [`libkmod_early_log`].
+pub struct LibkmodEarlyLog;
+
+impl Logger for LibkmodEarlyLog {
+    fn log(&self, level: Level, func: &str, msg: &[u8]) {
+        libkmod_early_log(level as i32, func, msg);
+    }
+}
+
+/// libkmod's own logger: `libkmod: ERROR: function: message` on stderr,
+/// at the priority of `KMOD_LOG` (`err`, `info`, `debug` or a number;
+/// errors by default).
 pub fn libkmod_early_log(level: i32, func: &str, msg: &[u8]) {
     let threshold =
         std::env::var_os("KMOD_LOG").map_or(prio::ERR, |v| kmod_log_priority(v.as_encoded_bytes()));
@@ -159,7 +196,8 @@ pub fn libkmod_early_log(level: i32, func: &str, msg: &[u8]) {
 pub fn kmod_log_priority(s: &[u8]) -> i32 {
     let p = modkit::cnum::strtol(s, 10);
     match s.get(p.end) {
-        None | Some(b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r') => p.value as i32,
+        None => p.value as i32,
+        Some(&c) if c_isspace(c) => p.value as i32,
         _ if s.starts_with(b"err") => prio::ERR,
         _ if s.starts_with(b"info") => prio::INFO,
         _ if s.starts_with(b"debug") => prio::DEBUG,
@@ -172,9 +210,10 @@ pub fn kmod_log_priority(s: &[u8]) -> i32 {
 /// `/dev/log`, connecting first if needed and reconnecting once if the
 /// send fails; when it cannot be sent, writes `TAG: MSG\r\n` to
 /// `/dev/console`.
-fn syslog(conn: &RefCell<Option<UnixDatagram>>, p: i32, tag: &str, msg: &str) {
+fn syslog(conn: &RefCell<Option<UnixDatagram>>, p: i32, tag: &str, msg: &[u8]) {
     const LOG_DAEMON: i32 = 3 << 3;
-    let datagram = format!("<{}>{} {tag}{msg}", LOG_DAEMON | p, syslog_timestamp());
+    let head = format!("<{}>{} {tag}", LOG_DAEMON | p, syslog_timestamp());
+    let datagram = [head.as_bytes(), msg].concat();
     let connect = || {
         let sock = UnixDatagram::unbound().ok()?;
         sock.connect("/dev/log").ok()?;
@@ -185,14 +224,14 @@ fn syslog(conn: &RefCell<Option<UnixDatagram>>, p: i32, tag: &str, msg: &str) {
         if conn.is_none() {
             *conn = connect();
         }
-        match conn.as_ref().map(|s| s.send(datagram.as_bytes())) {
+        match conn.as_ref().map(|s| s.send(&datagram)) {
             Some(Ok(_)) => return,
             Some(Err(_)) => *conn = None,
             None => break,
         }
     }
     if let Ok(mut console) = modkit::process::open_terminal_for_writing("/dev/console") {
-        let _ = console.write_all(format!("{tag}{msg}\r\n").as_bytes());
+        let _ = console.write_all(&[tag.as_bytes(), msg, b"\r\n"].concat());
     }
 }
 

@@ -11,8 +11,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use modkit::error::strerror;
+use modkit::kmod::MODULE_DIRECTORY;
 use modkit::module::{InfoEntry, Module};
-use modkit::resolve::{FoundModule, ModuleDir, MODULE_DIRECTORY};
+use modkit::resolve::{FoundModule, ModuleDir};
 
 use crate::compat::getopt::{Getopt, HasArg, LongOpt};
 use crate::compat::stdio::{self, Stdout};
@@ -141,7 +142,7 @@ pub fn main(args: Vec<OsString>) -> u8 {
         dir.dirname(),
         Some(&[]),
         modkit::config::read_kernel_cmdline().as_deref(),
-        &mut |level, func, msg| crate::log::libkmod_early_log(level as i32, func, msg),
+        &crate::log::LibkmodEarlyLog,
     ));
 
     let mut tool = Modinfo {

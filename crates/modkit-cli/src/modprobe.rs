@@ -14,14 +14,14 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use modkit::config::{read_kernel_cmdline, ModprobeConfig};
-use modkit::depmod::Level;
 use modkit::error::{errno, strerror, Errno};
+use modkit::kmod::{Logger, MODULE_DIRECTORY};
 use modkit::loaded::InitState;
 use modkit::module::Module;
 use modkit::probe::{
     replace_all, run_shell, Context, ModuleId, ProbeAction, ProbeFlags, ProbeOutcome,
 };
-use modkit::resolve::{absolute_from_cwd, IndexKind, MODULE_DIRECTORY};
+use modkit::resolve::{absolute_from_cwd, IndexKind};
 
 use crate::compat::getopt::{Getopt, HasArg, LongOpt};
 use crate::compat::stdio::{self, Stdout};
@@ -462,18 +462,12 @@ fn run(prog: &str, argv: Vec<OsString>, out: &Rc<RefCell<Stdout>>) -> u8 {
         &dirname,
         config_paths,
         cmdline.as_deref(),
-        &mut |level, func, msg| crate::log::libkmod_early_log(level as i32, func, msg),
+        &crate::log::LibkmodEarlyLog,
     );
     log.setup_library_log(o.verbose);
     let log = Rc::new(log);
-    let ctx_log = Rc::clone(&log);
-    let ctx = match Context::new(
-        &dirname,
-        config,
-        Box::new(move |level: Level, msg: &[u8]| {
-            ctx_log.log(level as i32, &String::from_utf8_lossy(msg))
-        }),
-    ) {
+    let ctx_log: Rc<dyn Logger> = Rc::clone(&log) as Rc<dyn Logger>;
+    let ctx = match Context::new(&dirname, config, ctx_log) {
         Ok(c) => c,
         Err(_) => {
             log.error("kmod_new() failed!\n");

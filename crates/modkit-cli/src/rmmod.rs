@@ -5,8 +5,8 @@ use std::path::Path;
 
 use modkit::error::strerror;
 use modkit::kernel;
+use modkit::kmod::{modname_normalize, string_lossy};
 use modkit::loaded::KernelState;
-use modkit::module::modname_normalize;
 use modkit::resolve::{FoundModule, ModuleDir};
 
 use crate::compat::getopt::LongOpt;
@@ -73,7 +73,7 @@ fn remove(log: &Log, operands: &[OsString], force: bool) -> u8 {
                 }
             }
         } else {
-            modname_normalize(&shown)
+            string_lossy(modname_normalize(shown.as_bytes()))
         };
         if !force && !check_not_in_use(log, dir.as_ref(), &kernel_state, &name) {
             failed = true;

@@ -26,8 +26,7 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use crate::depmod::Level;
-use crate::error::{errno, strerror};
+use crate::kmod::{c_isspace, logical_lines, until_nul, ConfDirWords, ConfFiles, Level, Logger};
 
 /// The configuration paths kmod 34 (Debian's build) reads by default, in
 /// precedence order.
@@ -46,10 +45,15 @@ pub const KERNEL_CMDLINE_PATH: &str = "/proc/cmdline";
 /// one (`KCMD_LINE_SIZE`).
 const KCMD_LINE_SIZE: usize = 4096;
 
-/// A logger: level, the libkmod function that reports (kmod prints it
-/// while the configuration is read: `libkmod: ERROR: kmod_config_parse:
-/// ...`) and the message (ending with its newline).
-pub type LogFn<'a> = dyn FnMut(Level, &str, &[u8]) + 'a;
+/// How libkmod lists `modprobe.d` directories, in its words.
+pub const MODPROBE_D_WORDS: ConfDirWords = ConfDirWords {
+    list_func: "conf_files_list",
+    filter_func: "conf_files_filter_out",
+    unreadable_dir: (b"opendir(", b")"),
+    report_not_conf: false,
+    unstatable_separator: b"/",
+    rejoin_file_path: false,
+};
 
 /// An `alias PATTERN MODULE` line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,95 +112,6 @@ pub struct ModprobeConfig {
     pub weakdeps: Vec<Weakdep>,
 }
 
-/// A configuration file to read: its path and the name that orders it.
-struct ConfFile {
-    path: Vec<u8>,
-    name: Vec<u8>,
-}
-
-/// Adds a file to the list ordered by name; a name already there wins.
-fn insert_sorted(files: &mut Vec<ConfFile>, path: Vec<u8>, name: Vec<u8>) {
-    match files.binary_search_by(|f| f.name.as_slice().cmp(&name)) {
-        Ok(_) => {}
-        Err(at) => files.insert(at, ConfFile { path, name }),
-    }
-}
-
-fn base_name(path: &[u8]) -> &[u8] {
-    match path.iter().rposition(|&b| b == b'/') {
-        Some(s) => &path[s + 1..],
-        None => path,
-    }
-}
-
-fn errno_of(e: &std::io::Error) -> i32 {
-    e.raw_os_error().unwrap_or(errno::EIO)
-}
-
-fn os(path: &[u8]) -> &Path {
-    Path::new(OsStr::from_bytes(path))
-}
-
-/// Adds the files of one configuration path (a directory or a file).
-fn list_files(files: &mut Vec<ConfFile>, path: &[u8], log: &mut LogFn<'_>) {
-    let Ok(meta) = std::fs::metadata(os(path)) else {
-        return;
-    };
-    if !meta.is_dir() {
-        insert_sorted(files, path.to_vec(), base_name(path).to_vec());
-        return;
-    }
-    let entries = match std::fs::read_dir(os(path)) {
-        Ok(e) => e,
-        Err(e) => {
-            let msg = [
-                b"opendir(",
-                path,
-                b"): ",
-                strerror(errno_of(&e)).as_bytes(),
-                b"\n",
-            ]
-            .concat();
-            log(Level::Err, "conf_files_list", &msg);
-            return;
-        }
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let name = name.as_bytes();
-        if name.first() == Some(&b'.') || name.len() < 6 || !name.ends_with(b".conf") {
-            continue;
-        }
-        match std::fs::metadata(entry.path()) {
-            Err(_) => {
-                let msg = [b"Cannot stat directory entry: ", path, b"/", name, b"\n"].concat();
-                log(Level::Err, "conf_files_filter_out", &msg);
-                continue;
-            }
-            Ok(m) if m.is_dir() => {
-                let msg = [
-                    b"Directories inside directories are not supported: ",
-                    path,
-                    b"/",
-                    name,
-                    b"\n",
-                ]
-                .concat();
-                log(Level::Err, "conf_files_filter_out", &msg);
-                continue;
-            }
-            Ok(_) => {}
-        }
-        insert_sorted(files, [path, b"/", name].concat(), name.to_vec());
-    }
-}
-
-/// Splits file contents into logical lines as kmod's `freadline_wrapped`:
-/// `(line, physical line number of its end)`.
-pub fn logical_lines(data: &[u8]) -> Vec<(Vec<u8>, u32)> {
-    crate::depmod::config::logical_lines(data)
-}
-
 /// kmod's `underscores()`: `-` becomes `_` outside `[...]`; `None` for a
 /// stray `]` or an unterminated `[`.
 pub fn underscores(s: &[u8]) -> Option<Vec<u8>> {
@@ -218,11 +133,6 @@ pub fn underscores(s: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// C `isspace` in the C locale.
-fn is_c_space(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
-}
-
 /// A line split as `strtok_r` does it: words separated by spaces or tabs,
 /// with the rest of the line after the separator that ended a word
 /// available (what `strtok_r(NULL, "\0", ...)` returns).
@@ -233,9 +143,8 @@ struct Tokens<'a> {
 
 impl<'a> Tokens<'a> {
     fn new(line: &'a [u8]) -> Tokens<'a> {
-        let end = line.iter().position(|&b| b == 0).unwrap_or(line.len());
         Tokens {
-            line: &line[..end],
+            line: until_nul(line),
             pos: 0,
         }
     }
@@ -278,12 +187,12 @@ impl ModprobeConfig {
         moddir: &Path,
         paths: Option<&[Vec<u8>]>,
         kernel_cmdline: Option<&[u8]>,
-        log: &mut LogFn<'_>,
+        log: &dyn Logger,
     ) -> ModprobeConfig {
         let dir = moddir.as_os_str().as_bytes();
-        let mut files = Vec::new();
+        let mut files = ConfFiles::new();
         for name in [&b"modules.softdep"[..], b"modules.weakdep"] {
-            insert_sorted(&mut files, [dir, b"/", name].concat(), name.to_vec());
+            files.insert([dir, b"/", name].concat(), name.to_vec());
         }
         let defaults: Vec<Vec<u8>>;
         let paths = match paths {
@@ -297,11 +206,11 @@ impl ModprobeConfig {
             }
         };
         for p in paths {
-            list_files(&mut files, p, log);
+            files.add_path(p, &MODPROBE_D_WORDS, log);
         }
         let mut cfg = ModprobeConfig::default();
-        for f in &files {
-            if let Ok(data) = std::fs::read(os(&f.path)) {
+        for f in files.iter() {
+            if let Ok(data) = std::fs::read(Path::new(OsStr::from_bytes(&f.path))) {
                 cfg.parse(&f.path, &data, log);
             }
         }
@@ -312,7 +221,7 @@ impl ModprobeConfig {
     }
 
     /// Parses one file's contents (`filename` is used in messages).
-    pub fn parse(&mut self, filename: &[u8], data: &[u8], log: &mut LogFn<'_>) {
+    pub fn parse(&mut self, filename: &[u8], data: &[u8], log: &dyn Logger) {
         for (line, linenum) in logical_lines(data) {
             if line.first().is_none_or(|&c| c == 0 || c == b'#') {
                 continue;
@@ -357,7 +266,7 @@ impl ModprobeConfig {
                         b" is deprecated and not parsed anymore\n",
                     ]
                     .concat();
-                    log(Level::Err, "kmod_config_parse", &msg);
+                    log.log(Level::Err, "kmod_config_parse", &msg);
                     true
                 }
                 _ => false,
@@ -372,14 +281,14 @@ impl ModprobeConfig {
                     b"'\n",
                 ]
                 .concat();
-                log(Level::Err, "kmod_config_parse", &msg);
+                log.log(Level::Err, "kmod_config_parse", &msg);
             }
         }
     }
 
     fn add(&mut self, cmd: &[u8], modname: Vec<u8>, rest: &[u8]) {
         let words = || {
-            rest.split(|&b| is_c_space(b))
+            rest.split(|&b| c_isspace(b))
                 .filter(|w| !w.is_empty())
                 .map(<[u8]>::to_vec)
         };
@@ -425,7 +334,7 @@ impl ModprobeConfig {
     /// libkmod does: quotes may enclose a value, or a whole option as some
     /// boot loaders write it (`"mod.param=a b"` becomes `param="a b"`);
     /// anything else malformed is skipped.
-    pub fn parse_kernel_cmdline(&mut self, cmdline: &[u8], log: &mut LogFn<'_>) {
+    pub fn parse_kernel_cmdline(&mut self, cmdline: &[u8], log: &dyn Logger) {
         for (modname, param) in kernel_cmdline_options(cmdline) {
             if modname == b"modprobe" && param.starts_with(b"blacklist=") {
                 for name in param[10..].split(|&b| b == b',') {
@@ -449,7 +358,7 @@ impl ModprobeConfig {
                         b"'\n",
                     ]
                     .concat();
-                    log(Level::Err, "kcmdline_parse_result", &msg);
+                    log.log(Level::Err, "kcmdline_parse_result", &msg);
                 }
             }
         }
@@ -662,11 +571,13 @@ mod tests {
     #[test]
     fn directives_and_bad_lines() {
         let mut cfg = ModprobeConfig::default();
-        let mut msgs = Vec::new();
+        let msgs = std::cell::RefCell::new(Vec::new());
         let text = b"alias a-b c-d\noptions m\tx=1\t y=2\nsoftdep s pre: a b post: c\n\
                      weakdep w p q\ninstall i-x /bin/true $CMDLINE_OPTS\noptions m\n\
                      bogus line\n  # indented\ninclude x\nblacklist q-r\n";
-        cfg.parse(b"f.conf", text, &mut |l, _, m| msgs.push((l, m.to_vec())));
+        let log = |l: Level, _: &str, m: &[u8]| msgs.borrow_mut().push((l, m.to_vec()));
+        cfg.parse(b"f.conf", text, &log);
+        let msgs = msgs.into_inner();
         assert_eq!(cfg.aliases[0].pattern, b"a_b");
         assert_eq!(cfg.aliases[0].modname, b"c_d");
         assert_eq!(cfg.options[0].text, b"x=1  y=2");

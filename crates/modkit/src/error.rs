@@ -84,7 +84,7 @@ impl Error {
 
     /// Wraps an I/O error, keeping its OS errno (or `EIO` when it has none).
     pub fn io(err: io::Error, context: impl fmt::Display) -> Error {
-        let errno = err.raw_os_error().unwrap_or(errno::EIO);
+        let errno = errno_of(&err);
         Error::new(errno, format!("{context}: {}", strerror(errno)))
     }
 
@@ -115,6 +115,12 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+/// The errno of an I/O error, `EIO` when it carries none (as the C tools
+/// see `errno` after a failed call).
+pub fn errno_of(err: &io::Error) -> Errno {
+    err.raw_os_error().unwrap_or(errno::EIO)
+}
 
 /// glibc's message for an errno value (as `strerror(3)` prints it in the C locale).
 pub fn strerror(errno: Errno) -> &'static str {

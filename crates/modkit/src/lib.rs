@@ -3,6 +3,10 @@
 //! The library behind the `modkit` multi-call binary, usable on its own by
 //! initramfs builders and other tools. One module per concept:
 //!
+//! - [`kmod`] — the ground floor, kmod's shared conventions: message levels and
+//!   the one [`kmod::Logger`] every component takes, `MODULE_DIRECTORY`, module
+//!   names from names and paths, kmod's hash order, logical lines, listing
+//!   configuration directories. It imports nothing above it.
 //! - [`cnum`] — C's `strtol`/`strtoul`, for numbers read as the C tools read them.
 //! - [`compression`] — detect and decompress `.ko.xz`, `.ko.zst`, `.ko.gz`.
 //! - [`elf`] — the kernel-module ELF reader (`.modinfo`, `__versions`, symbols).
@@ -14,7 +18,10 @@
 //! - [`config`] — modprobe.d configuration and the kernel command line.
 //! - [`probe`] — what modprobe does: resolution with configuration, dependencies,
 //!   softdeps, install commands, loading; facts for removal.
-//! - [`depmod`] — generating a module directory's indexes, as kmod's depmod.
+//! - [`depmod`] — generating a module directory's indexes, as kmod's depmod:
+//!   [`depmod::run`] returns what it wrote ([`depmod::DepmodOutputs`]) or why
+//!   it stopped; module facts, search order, dependencies and outputs in their
+//!   own files.
 //! - [`fsutil`] — replacing files atomically (temporary file and rename).
 //! - [`kernel`] — loading and unloading modules (`insmod`, `rmmod`).
 //! - [`process`] — C process behaviour the tools need back: dying of `SIGPIPE`,
@@ -49,6 +56,7 @@ pub mod error;
 pub mod fsutil;
 pub mod index;
 pub mod kernel;
+pub mod kmod;
 pub mod kmsg;
 pub mod loaded;
 pub mod module;

@@ -6,10 +6,11 @@
 //! mounted system). Each accessor mirrors the libkmod function that tools
 //! rely on, with the same fallbacks and the same errno on failure.
 
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use crate::error::{errno, Error, Result};
-use crate::module::modname_normalize;
+use crate::error::{errno, errno_of, Error, Result};
+use crate::kmod::{modname_normalize, string_lossy};
 
 /// A module's init state (`/sys/module/NAME/initstate`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,7 +88,7 @@ impl KernelState {
                 let name = line
                     .split(|&b| b == b' ' || b == b'\t')
                     .find(|t| !t.is_empty())?;
-                Some(modname_normalize(&String::from_utf8_lossy(name)))
+                Some(string_lossy(modname_normalize(name)))
             })
             .collect())
     }
@@ -145,7 +146,7 @@ impl KernelState {
     pub fn holders(&self, name: &str) -> Result<Vec<String>> {
         let path = self.sys_module_dir(name).join("holders");
         let rd = std::fs::read_dir(&path).map_err(|e| {
-            let n = e.raw_os_error().unwrap_or(errno::EIO);
+            let n = errno_of(&e);
             Error::new(
                 n,
                 format!(
@@ -158,7 +159,9 @@ impl KernelState {
         let mut out = Vec::new();
         for entry in rd {
             let entry = entry.map_err(|e| Error::io(e, path.display()))?;
-            out.push(modname_normalize(&entry.file_name().to_string_lossy()));
+            out.push(string_lossy(modname_normalize(
+                entry.file_name().as_bytes(),
+            )));
         }
         Ok(out)
     }

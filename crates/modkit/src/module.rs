@@ -9,65 +9,18 @@
 //! decompression, then the ELF header, then the requested data.
 
 use std::borrow::Cow;
-use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use crate::compression::{self, Compression};
 use crate::elf::{DependencySymbol, Elf, ModVersion, Symbol};
 use crate::error::{Error, Result};
+use crate::kmod::{path_to_modname, string_lossy};
 use crate::signature::{self, SignatureInfo};
-
-/// kmod's `PATH_MAX`-sized name buffer keeps at most this many bytes.
-const NAME_MAX_BYTES: usize = 4095;
 
 /// kmod reads this many bytes to detect the compression; shorter files are
 /// rejected with `EINVAL`.
 const MAGIC_READ: usize = 6;
-
-/// Normalizes a module name as kmod's `modname_normalize`: copies bytes up
-/// to the first `.` (or the end), turning every `-` into `_`, keeping at most
-/// 4095 bytes (kmod's buffer is `PATH_MAX`).
-///
-/// Never fails: `"snd-hda-intel.ko.xz"` gives `"snd_hda_intel"`, `""` gives
-/// `""`. Note that unlike alias normalization there is no special handling
-/// of `[...]` here; that is what kmod does too.
-pub fn modname_normalize(name: &str) -> String {
-    lossy_owned(normalize_bytes(name.as_bytes()))
-}
-
-fn normalize_bytes(name: &[u8]) -> Vec<u8> {
-    name.iter()
-        .take(NAME_MAX_BYTES)
-        .take_while(|&&c| c != b'.' && c != 0)
-        .map(|&c| if c == b'-' { b'_' } else { c })
-        .collect()
-}
-
-fn lossy_owned(bytes: Vec<u8>) -> String {
-    match String::from_utf8(bytes) {
-        Ok(s) => s,
-        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-    }
-}
-
-/// The module name for a file path, as kmod's `path_to_modname`: the part
-/// after the last `/` (glibc's `basename`), normalized by
-/// [`modname_normalize`].
-///
-/// Returns `None` when that part is empty (path empty or ending with `/`),
-/// where kmod fails with `ENOENT`. Non-UTF-8 bytes are replaced lossily.
-pub fn path_to_modname(path: impl AsRef<OsStr>) -> Option<String> {
-    let bytes = path.as_ref().as_bytes();
-    let base = match bytes.iter().rposition(|&b| b == b'/') {
-        Some(slash) => &bytes[slash + 1..],
-        None => bytes,
-    };
-    if base.is_empty() {
-        return None;
-    }
-    Some(lossy_owned(normalize_bytes(base)))
-}
 
 /// One `modinfo` entry: a `key=value` string from `.modinfo`, or one of the
 /// signature entries kmod appends.
@@ -162,7 +115,9 @@ impl Module {
             Compression::None => bytes,
             kind => compression::decompress_as(kind, &bytes)?,
         };
-        let name = path_to_modname(&path).unwrap_or_default();
+        let name = path_to_modname(path.as_os_str().as_bytes())
+            .map(string_lossy)
+            .unwrap_or_default();
         Ok(Module {
             path,
             name,
@@ -176,7 +131,8 @@ impl Module {
         &self.path
     }
 
-    /// The module name derived from the path ([`path_to_modname`]), e.g.
+    /// The module name derived from the path ([`path_to_modname`]; bytes
+    /// that are not UTF-8 replaced), e.g.
     /// `snd_hda_intel` for `.../snd-hda-intel.ko.xz`; empty if the path has
     /// no file name.
     pub fn name(&self) -> &str {
@@ -287,30 +243,6 @@ mod tests {
                 )
             })
             .collect()
-    }
-
-    #[test]
-    fn names_like_kmod() {
-        assert_eq!(modname_normalize("snd-hda-intel.ko.xz"), "snd_hda_intel");
-        assert_eq!(modname_normalize("a-b[1-2]-c"), "a_b[1_2]_c");
-        assert_eq!(modname_normalize(""), "");
-        assert_eq!(modname_normalize(".ko"), "");
-        assert_eq!(modname_normalize(&"x".repeat(5000)).len(), 4095);
-        assert_eq!(
-            path_to_modname("/lib/modules/x/kernel/drivers/net/dummy.ko").as_deref(),
-            Some("dummy")
-        );
-        assert_eq!(
-            path_to_modname("snd-hda-intel.ko.zst").as_deref(),
-            Some("snd_hda_intel")
-        );
-        assert_eq!(path_to_modname("/a.b/c-d").as_deref(), Some("c_d"));
-        assert_eq!(path_to_modname("/a/b/"), None);
-        assert_eq!(path_to_modname(""), None);
-        assert_eq!(
-            path_to_modname(Path::new("./x-y.ko")).as_deref(),
-            Some("x_y")
-        );
     }
 
     #[test]

@@ -24,8 +24,8 @@
 //! use modkit::probe::{Context, ProbeFlags, ProbeAction};
 //! let dir = std::path::Path::new("/lib/modules/6.12.0-amd64");
 //! let cmdline = read_kernel_cmdline();
-//! let config = ModprobeConfig::load(dir, None, cmdline.as_deref(), &mut |_, _, _| {});
-//! let mut ctx = Context::new(dir, config, Box::new(|_, _| {}))?;
+//! let config = ModprobeConfig::load(dir, None, cmdline.as_deref(), &modkit::kmod::quiet);
+//! let mut ctx = Context::new(dir, config, std::rc::Rc::new(modkit::kmod::quiet))?;
 //! for m in ctx.lookup("btrfs")? {
 //!     let flags = ProbeFlags { dry_run: true, ignore_loaded: true, ..Default::default() };
 //!     ctx.probe_insert(m, &flags, None, &mut |a| {
@@ -36,27 +36,21 @@
 //! ```
 
 use std::collections::HashMap;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use crate::config::ModprobeConfig;
-use crate::depmod::Level;
-use crate::error::{errno, strerror, Errno, Result};
+use crate::error::{errno, errno_of, strerror, Errno, Result};
 use crate::index::fnmatch;
 use crate::kernel::{self, Force};
+use crate::kmod::{modname_normalize, path_to_modname, string_lossy, Builtin, Level, Logger};
 use crate::loaded::{InitState, KernelState};
-use crate::module::{modname_normalize, path_to_modname};
 use crate::resolve::{absolute_from_cwd, ModuleDir};
 
 /// A module of a [`Context`]'s pool.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ModuleId(usize);
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Builtin {
-    Unknown,
-    Yes,
-    No,
-}
 
 struct Entry {
     name: String,
@@ -141,10 +135,6 @@ pub enum ProbeOutcome {
     Blacklisted,
 }
 
-/// Where a [`Context`] reports: a level and a message in libkmod's words
-/// (ending with its newline).
-pub type Logger = Box<dyn FnMut(Level, &[u8])>;
-
 /// A module directory, its configuration and the running kernel, with
 /// libkmod's module pool.
 pub struct Context {
@@ -152,7 +142,7 @@ pub struct Context {
     kernel: KernelState,
     entries: Vec<Entry>,
     pool: HashMap<String, ModuleId>,
-    log: Logger,
+    log: Rc<dyn Logger>,
 }
 
 fn lossy(b: &[u8]) -> String {
@@ -165,7 +155,7 @@ impl Context {
     /// [`ModprobeConfig::load`]). Problems found later (a dependency that
     /// cannot be found, an install command failing...) are reported
     /// through `log` in libkmod's words.
-    pub fn new(moddir: &Path, config: ModprobeConfig, log: Logger) -> Result<Context> {
+    pub fn new(moddir: &Path, config: ModprobeConfig, log: Rc<dyn Logger>) -> Result<Context> {
         let mut dir = ModuleDir::new(moddir)?;
         dir.set_config(config);
         Ok(Context {
@@ -199,7 +189,7 @@ impl Context {
     }
 
     fn err(&mut self, msg: &str) {
-        (self.log)(Level::Err, msg.as_bytes());
+        self.log.log(Level::Err, "", msg.as_bytes());
     }
 
     fn e(&self, id: ModuleId) -> &Entry {
@@ -245,7 +235,7 @@ impl Context {
 
     /// The module named `name` (`-` read as `_`, cut at the first `.`).
     pub fn module_from_name(&mut self, name: &str) -> ModuleId {
-        let name = modname_normalize(name);
+        let name = string_lossy(modname_normalize(name.as_bytes()));
         self.pooled(name.clone(), &name, None)
     }
 
@@ -258,8 +248,10 @@ impl Context {
     /// file, the stat error when the file is not there.
     pub fn module_from_path(&mut self, path: &Path) -> std::result::Result<ModuleId, Errno> {
         let abs = absolute_from_cwd(path).map_err(|e| e.errno())?;
-        std::fs::metadata(&abs).map_err(|e| e.raw_os_error().unwrap_or(errno::EIO))?;
-        let name = path_to_modname(path).ok_or(errno::ENOENT)?;
+        std::fs::metadata(&abs).map_err(|e| errno_of(&e))?;
+        let name = path_to_modname(path.as_os_str().as_bytes())
+            .map(string_lossy)
+            .ok_or(errno::ENOENT)?;
         let id = self.pooled(name.clone(), &name, None);
         match &self.e(id).path {
             None => self.em(id).path = Some(abs),
@@ -404,7 +396,7 @@ impl Context {
                 Some(alias) => self.module_from_alias(alias, &f.name),
                 None => self.module_from_name(&f.name),
             };
-            if f.builtin_state() == crate::resolve::Builtin::Yes {
+            if f.builtin_state() == Builtin::Yes {
                 self.em(id).builtin = Builtin::Yes;
             }
             match f.command {
@@ -762,7 +754,7 @@ impl Context {
                 path.display(),
                 strerror(e.errno)
             );
-            (self.log)(Level::Info, msg.as_bytes());
+            self.log.log(Level::Info, "", msg.as_bytes());
             e.errno
         })
     }
@@ -806,12 +798,11 @@ pub fn replace_all(s: &[u8], pat: &[u8], with: &[u8]) -> Vec<u8> {
 /// was killed by a signal, as `WEXITSTATUS` reads it), or the errno of
 /// starting it.
 pub fn run_shell(command: &[u8], module: &str) -> std::result::Result<i32, Errno> {
-    use std::os::unix::ffi::OsStrExt;
     let status = std::process::Command::new("/bin/sh")
         .arg("-c")
         .arg(std::ffi::OsStr::from_bytes(command))
         .env("MODPROBE_MODULE", module)
         .status()
-        .map_err(|e| e.raw_os_error().unwrap_or(errno::EIO))?;
+        .map_err(|e| errno_of(&e))?;
     Ok(status.code().unwrap_or(0))
 }

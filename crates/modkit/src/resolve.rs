@@ -9,7 +9,7 @@
 
 use std::cell::OnceCell;
 use std::ffi::OsString;
-use std::os::unix::ffi::OsStringExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -17,10 +17,8 @@ use crate::builtin;
 use crate::config::ModprobeConfig;
 use crate::error::{errno, Error, Result};
 use crate::index::Index;
-use crate::module::{modname_normalize, InfoEntry, Module};
-
-/// Where kernel module directories live (kmod's `MODULE_DIRECTORY` on Debian).
-pub const MODULE_DIRECTORY: &str = "/lib/modules";
+use crate::kmod::{modname_normalize, path_to_modname, string_lossy, Builtin, MODULE_DIRECTORY};
+use crate::module::{InfoEntry, Module};
 
 /// The binary indexes a module directory holds, as written by depmod.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,17 +60,6 @@ impl IndexKind {
     }
 }
 
-/// Whether a found module is built into the kernel image.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Builtin {
-    /// Not known yet: decided from `modules.builtin.bin` on demand.
-    Unknown,
-    /// Built in.
-    Yes,
-    /// A loadable module.
-    No,
-}
-
 /// A module found by a lookup: its name, the alias it was found through,
 /// and (once resolved) its file.
 #[derive(Clone, Debug)]
@@ -109,9 +96,11 @@ impl FoundModule {
     pub fn from_path(path: &Path) -> Result<FoundModule> {
         let abs = absolute_from_cwd(path)?;
         std::fs::metadata(&abs).map_err(|e| Error::io(e, path.display()))?;
-        let name = crate::module::path_to_modname(path).ok_or_else(|| {
-            Error::new(errno::ENOENT, format!("{}: no module name", path.display()))
-        })?;
+        let name = path_to_modname(path.as_os_str().as_bytes())
+            .map(string_lossy)
+            .ok_or_else(|| {
+                Error::new(errno::ENOENT, format!("{}: no module name", path.display()))
+            })?;
         let mut m = FoundModule::named(&name);
         m.path = Some(abs);
         m.dep_resolved = false;
@@ -260,7 +249,7 @@ impl ModuleDir {
     /// Resolves a module name only (`modinfo -m`): `modules.dep.bin`, then
     /// `modules.builtin.bin`, then `modules.builtin.alias.bin`.
     pub fn lookup_name(&self, name: &str) -> Result<Option<FoundModule>> {
-        let name = modname_normalize(name);
+        let name = string_lossy(modname_normalize(name.as_bytes()));
         let found = self.lookup_moddep(&name);
         if let Some(m) = found.into_iter().next() {
             return Ok(Some(m));
@@ -281,7 +270,7 @@ impl ModuleDir {
         let Some(line) = self.search_moddep(name) else {
             return Vec::new();
         };
-        let mut m = FoundModule::named(&modname_normalize(name));
+        let mut m = FoundModule::named(&string_lossy(modname_normalize(name.as_bytes())));
         self.apply_depline(&mut m, &line);
         vec![m]
     }
@@ -290,7 +279,7 @@ impl ModuleDir {
         if !self.is_builtin_name(name) {
             return Vec::new();
         }
-        let mut m = FoundModule::named(&modname_normalize(name));
+        let mut m = FoundModule::named(&string_lossy(modname_normalize(name.as_bytes())));
         m.builtin = Builtin::Yes;
         vec![m]
     }

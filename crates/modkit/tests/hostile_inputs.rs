@@ -198,7 +198,7 @@ fn mutated_modprobe_config_never_panics() {
     for _ in 0..3000 {
         let d = mutate(&mut rng, &data, data.len());
         let mut cfg = modkit::config::ModprobeConfig::default();
-        cfg.parse(b"mutant.conf", &d, &mut |_, _, _| {});
+        cfg.parse(b"mutant.conf", &d, &modkit::kmod::quiet);
         let _ = cfg.show();
         let _ = cfg.is_blacklisted(b"b");
     }
@@ -224,7 +224,7 @@ fn hostile_kernel_command_lines_never_panic() {
             assert!(!module.contains(&0) && !param.contains(&0));
         }
         let mut cfg = modkit::config::ModprobeConfig::default();
-        cfg.parse_kernel_cmdline(&line, &mut |_, _, _| {});
+        cfg.parse_kernel_cmdline(&line, &modkit::kmod::quiet);
     }
 }
 
@@ -261,7 +261,7 @@ fn probe_over_mutated_indexes_never_panics() {
             std::fs::write(dir.join(f), d).unwrap();
         }
         let config = modkit::config::ModprobeConfig::default();
-        let Ok(mut ctx) = Context::new(&dir, config, Box::new(|_, _| {})) else {
+        let Ok(mut ctx) = Context::new(&dir, config, std::rc::Rc::new(modkit::kmod::quiet)) else {
             continue;
         };
         for name in [

@@ -24,8 +24,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use super::regex::Regex;
-use super::Level;
-use crate::error::strerror;
+use crate::error::{errno_of, strerror};
+use crate::kmod::{logical_lines, until_nul, ConfDirWords, ConfFiles, Level, Logger};
 
 /// The configuration directories kmod 34 (Debian's build) reads by
 /// default, in precedence order.
@@ -63,162 +63,24 @@ pub struct Config {
     pub excludes: Vec<Vec<u8>>,
 }
 
-/// A logger: level and message (with its newline).
-pub type LogFn<'a> = dyn FnMut(Level, &[u8]) + 'a;
+/// How depmod lists `depmod.d` directories, in its words.
+pub const DEPMOD_D_WORDS: ConfDirWords = ConfDirWords {
+    list_func: "",
+    filter_func: "",
+    unreadable_dir: (b"files list ", b""),
+    report_not_conf: true,
+    unstatable_separator: b"",
+    rejoin_file_path: true,
+};
 
 fn cat(parts: &[&[u8]]) -> Vec<u8> {
     parts.concat()
 }
 
-fn errno_of(e: &std::io::Error) -> i32 {
-    e.raw_os_error().unwrap_or(crate::error::errno::EIO)
-}
-
-/// A configuration file to read: its path and the name that orders it.
-struct CfgFile {
-    path: Vec<u8>,
-    name: Vec<u8>,
-}
-
-fn insert_sorted(files: &mut Vec<CfgFile>, dir: &[u8], name: Option<&[u8]>) {
-    let (dirpart, name) = match name {
-        Some(n) => (dir.to_vec(), n.to_vec()),
-        None => {
-            let base = match dir.iter().rposition(|&b| b == b'/') {
-                Some(s) => &dir[s + 1..],
-                None => dir,
-            };
-            let dirlen = dir.len().saturating_sub(base.len() + 1);
-            (dir[..dirlen].to_vec(), base.to_vec())
-        }
-    };
-    let mut at = files.len();
-    for (i, f) in files.iter().enumerate() {
-        match name.as_slice().cmp(&f.name) {
-            std::cmp::Ordering::Equal => return,
-            std::cmp::Ordering::Less => {
-                at = i;
-                break;
-            }
-            std::cmp::Ordering::Greater => {}
-        }
-    }
-    let path = cat(&[&dirpart, b"/", &name]);
-    files.insert(at, CfgFile { path, name });
-}
-
-fn list_files(files: &mut Vec<CfgFile>, path: &[u8], log: &mut LogFn<'_>) {
-    let p = Path::new(OsStr::from_bytes(path));
-    let Ok(meta) = std::fs::metadata(p) else {
-        return;
-    };
-    if !meta.is_dir() {
-        insert_sorted(files, path, None);
-        return;
-    }
-    let entries = match std::fs::read_dir(p) {
-        Ok(e) => e,
-        Err(e) => {
-            let msg = cat(&[
-                b"files list ",
-                path,
-                b": ",
-                strerror(errno_of(&e)).as_bytes(),
-                b"\n",
-            ]);
-            log(Level::Err, &msg);
-            return;
-        }
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let name = name.as_bytes();
-        if name.first() == Some(&b'.') {
-            continue;
-        }
-        if name.len() < 6 || !name.ends_with(b".conf") {
-            log(
-                Level::Info,
-                &cat(&[b"All cfg files need .conf: ", path, b"/", name, b"\n"]),
-            );
-            continue;
-        }
-        match std::fs::metadata(entry.path()) {
-            Err(_) => {
-                log(
-                    Level::Err,
-                    &cat(&[b"Cannot stat directory entry: ", path, name, b"\n"]),
-                );
-                continue;
-            }
-            Ok(m) if m.is_dir() => {
-                log(
-                    Level::Err,
-                    &cat(&[
-                        b"Directories inside directories are not supported: ",
-                        path,
-                        b"/",
-                        name,
-                        b"\n",
-                    ]),
-                );
-                continue;
-            }
-            Ok(_) => {}
-        }
-        insert_sorted(files, path, Some(name));
-    }
-}
-
-/// Splits file contents into logical lines as kmod's `freadline_wrapped`:
-/// `(line, physical line number of its end)`.
-pub fn logical_lines(data: &[u8]) -> Vec<(Vec<u8>, u32)> {
-    let mut out = Vec::new();
-    let mut linenum: u32 = 0;
-    let mut i = 0;
-    loop {
-        let mut buf = Vec::new();
-        let mut n = 0;
-        loop {
-            let Some(&ch) = data.get(i) else {
-                if buf.is_empty() {
-                    return out;
-                }
-                n += 1;
-                break;
-            };
-            i += 1;
-            match ch {
-                b'\n' => {
-                    n += 1;
-                    break;
-                }
-                b'\\' => match data.get(i) {
-                    Some(b'\n') => {
-                        i += 1;
-                        n += 1;
-                    }
-                    None => {}
-                    Some(&next) => {
-                        i += 1;
-                        buf.push(next);
-                    }
-                },
-                _ => buf.push(ch),
-            }
-        }
-        linenum += n;
-        out.push((buf, linenum));
-    }
-}
-
 /// `strtok_r(line, "\t ")` words of a C string.
 fn words(line: &[u8]) -> impl Iterator<Item = &[u8]> {
-    let line = match line.iter().position(|&b| b == 0) {
-        Some(n) => &line[..n],
-        None => line,
-    };
-    line.split(|&b| b == b' ' || b == b'\t')
+    until_nul(line)
+        .split(|&b| b == b' ' || b == b'\t')
         .filter(|w| !w.is_empty())
 }
 
@@ -235,7 +97,7 @@ impl Config {
     /// Reads the configuration from `paths` (directories or files; kmod's
     /// [`DEFAULT_CONFIG_PATHS`] when `None`) for kernel `kversion`,
     /// reporting problems through `log` in kmod's words.
-    pub fn load(paths: Option<&[Vec<u8>]>, kversion: &[u8], log: &mut LogFn<'_>) -> Config {
+    pub fn load(paths: Option<&[Vec<u8>]>, kversion: &[u8], log: &dyn Logger) -> Config {
         let defaults: Vec<Vec<u8>>;
         let paths = match paths {
             Some(p) => p,
@@ -247,12 +109,12 @@ impl Config {
                 &defaults
             }
         };
-        let mut files = Vec::new();
+        let mut files = ConfFiles::new();
         for p in paths {
-            list_files(&mut files, p, log);
+            files.add_path(p, &DEPMOD_D_WORDS, log);
         }
         let mut cfg = Config::default();
-        for f in &files {
+        for f in files.iter() {
             let path = Path::new(OsStr::from_bytes(&f.path));
             let data = match std::fs::File::open(path) {
                 Ok(mut file) => {
@@ -268,7 +130,7 @@ impl Config {
                         strerror(errno_of(&e)).as_bytes(),
                         b"\n",
                     ]);
-                    log(Level::Err, &msg);
+                    log.log(Level::Err, "", &msg);
                     continue;
                 }
             };
@@ -281,7 +143,7 @@ impl Config {
     }
 
     /// Parses one file's contents (`filename` is used in messages).
-    pub fn parse(&mut self, filename: &[u8], data: &[u8], kversion: &[u8], log: &mut LogFn<'_>) {
+    pub fn parse(&mut self, filename: &[u8], data: &[u8], kversion: &[u8], log: &dyn Logger) {
         for (line, linenum) in logical_lines(data) {
             if line.first().is_none_or(|&c| c == 0 || c == b'#') {
                 continue;
@@ -305,19 +167,19 @@ impl Config {
                     let (Some(modname), Some(version), Some(subdir)) =
                         (w.next(), w.next(), w.next())
                     else {
-                        log(Level::Err, &bad_line(&at, cmd));
+                        log.log(Level::Err, "", &bad_line(&at, cmd));
                         continue;
                     };
                     if !kernel_matches(version, kversion) {
                         let msg = at(&cat(&[b"override kernel did not match ", version, b"\n"]));
-                        log(Level::Info, &msg);
+                        log.log(Level::Info, "", &msg);
                         continue;
                     }
                     self.overrides.insert(0, cat(&[subdir, b"/", modname]));
                 }
                 b"external" => {
                     let (Some(version), Some(dir)) = (w.next(), w.next()) else {
-                        log(Level::Err, &bad_line(&at, cmd));
+                        log.log(Level::Err, "", &bad_line(&at, cmd));
                         continue;
                     };
                     if !kernel_matches(version, kversion) {
@@ -326,7 +188,7 @@ impl Config {
                             version,
                             b"\n",
                         ]));
-                        log(Level::Info, &msg);
+                        log.log(Level::Info, "", &msg);
                         continue;
                     }
                     self.externals.insert(0, dir.to_vec());
@@ -338,9 +200,9 @@ impl Config {
                 }
                 b"include" | b"make_map_files" => {
                     let msg = at(&cat(&[b"command ", cmd, b" not implemented yet\n"]));
-                    log(Level::Info, &msg);
+                    log.log(Level::Info, "", &msg);
                 }
-                _ => log(Level::Err, &bad_line(&at, cmd)),
+                _ => log.log(Level::Err, "", &bad_line(&at, cmd)),
             }
         }
     }
@@ -355,15 +217,18 @@ mod tests {
     use super::*;
 
     fn parse(text: &str, kversion: &str) -> (Config, Vec<(Level, String)>) {
-        let mut logs = Vec::new();
+        let logs = std::cell::RefCell::new(Vec::new());
         let mut cfg = Config::default();
         cfg.parse(
             b"/x/a.conf",
             text.as_bytes(),
             kversion.as_bytes(),
-            &mut |l: Level, m: &[u8]| logs.push((l, String::from_utf8_lossy(m).into_owned())),
+            &|l: Level, _: &str, m: &[u8]| {
+                logs.borrow_mut()
+                    .push((l, String::from_utf8_lossy(m).into_owned()))
+            },
         );
-        (cfg, logs)
+        (cfg, logs.into_inner())
     }
 
     #[test]

@@ -5,10 +5,11 @@ use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use super::{cat, fgets_chunks, path_to_modname, sort_in_hash_order, Depmod, PATH_MAX, R};
-use crate::error::{errno, strerror, Errno};
+use super::{cat, Depmod, R};
+use crate::error::{errno, errno_of, strerror, Errno};
 use crate::fsutil;
 use crate::index::IndexBuilder as Trie;
+use crate::kmod::{fgets_chunks, path_to_modname, sort_in_hash_order, PATH_MAX};
 
 /// What a generator produced: the file's bytes, or kmod's error code.
 type Generated = Result<Vec<u8>, Errno>;
@@ -44,18 +45,15 @@ fn serr(e: Errno) -> &'static [u8] {
     strerror(e).as_bytes()
 }
 
-fn errno_of(e: &std::io::Error) -> Errno {
-    e.raw_os_error().unwrap_or(errno::EIO)
-}
-
 /// Writes every output (or prints them with `-n`); `Ok(false)` when one
 /// failed in a way that makes depmod exit with a failure.
 pub(crate) fn write_all(d: &mut Depmod<'_>) -> R<bool> {
     let mut state = State::default();
     if d.opts.dry_run {
-        for (_, generate) in OUTPUTS {
+        for (name, generate) in OUTPUTS {
             if let Ok(bytes) = generate(d, &mut state, true)? {
-                d.log.rep.stdout(&bytes);
+                d.log.stdout(&bytes);
+                d.outputs.printed.push(name);
             }
         }
         return Ok(true);
@@ -153,6 +151,7 @@ pub(crate) fn write_all(d: &mut Depmod<'_>) -> R<bool> {
             ]);
             return Err(d.log.crit(&msg));
         }
+        d.outputs.written.push(dir.join(name));
         if write_failed {
             let msg = cat(&[
                 b"Could not create index '",
@@ -618,7 +617,7 @@ fn devname(d: &mut Depmod<'_>, _state: &mut State, dry: bool) -> R<Generated> {
                 b") but lacks major and minor information. Ignoring.\n",
             ]);
             if dry {
-                d.log.rep.stdout(&out);
+                d.log.stdout(&out);
                 out.clear();
             }
             d.log.err(&msg);

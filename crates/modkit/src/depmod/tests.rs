@@ -1,23 +1,25 @@
 //! Unit tests on synthetic inputs: kmod's hash order, dependency sort,
 //! cycle reports, devname parsing, index priorities.
 
+use std::cell::RefCell;
+use std::os::unix::ffi::OsStrExt;
+
+use super::deps::strtoull_hex;
+use super::search::has_kmod_ext;
 use super::*;
+use crate::kmod::{fgets_chunks, kmod_hash, path_to_modname, sort_in_hash_order};
 
 #[derive(Default)]
 struct Recorder {
-    logs: Vec<(Level, String)>,
-    out: Vec<u8>,
+    logs: RefCell<Vec<(Level, String)>>,
 }
 
-impl Reporter for Recorder {
-    fn log(&mut self, level: Level, msg: &[u8]) {
+impl Logger for Recorder {
+    fn log(&self, level: Level, _func: &str, msg: &[u8]) {
         self.logs
+            .borrow_mut()
             .push((level, String::from_utf8_lossy(msg).into_owned()));
     }
-    fn stdout(&mut self, data: &[u8]) {
-        self.out.extend_from_slice(data);
-    }
-    fn flush_stdout(&mut self) {}
 }
 
 fn module(name: &str, deps: &[usize]) -> Mod {
@@ -43,10 +45,12 @@ fn module(name: &str, deps: &[usize]) -> Mod {
 /// Runs the dependency sort on modules given as (name, direct deps).
 fn sort(graph: &[(&str, &[usize])]) -> (bool, Vec<i64>, Vec<Vec<usize>>, Vec<String>) {
     let opts = Options::default();
-    let mut rec = Recorder::default();
+    let rec = Recorder::default();
+    let mut out = Vec::new();
     let mut d = Depmod {
         log: Log {
-            rep: &mut rec,
+            logger: &rec,
+            out: &mut out,
             verbose: DEFAULT_VERBOSE,
         },
         cfg: Config::default(),
@@ -58,6 +62,7 @@ fn sort(graph: &[(&str, &[usize])]) -> (bool, Vec<i64>, Vec<Vec<usize>>, Vec<Str
         mods: graph.iter().map(|(n, deps)| module(n, deps)).collect(),
         symbols: HashMap::new(),
         context: None,
+        outputs: DepmodOutputs::default(),
     };
     for i in 0..d.mods.len() {
         d.mods[i].idx = i;
@@ -70,7 +75,7 @@ fn sort(graph: &[(&str, &[usize])]) -> (bool, Vec<i64>, Vec<Vec<usize>>, Vec<Str
     let order = d.mods.iter().map(|m| m.dep_sort_idx).collect();
     let deps = d.mods.iter().map(|m| m.deps.clone()).collect();
     drop(d);
-    let logs = rec.logs.into_iter().map(|(_, m)| m).collect();
+    let logs = rec.logs.into_inner().into_iter().map(|(_, m)| m).collect();
     (ok, order, deps, logs)
 }
 
@@ -202,4 +207,55 @@ fn symvers_crcs_parse_like_strtoull() {
     assert_eq!(strtoull_hex(b"12g"), None);
     assert_eq!(strtoull_hex(b"-1"), Some(u64::MAX));
     assert_eq!(strtoull_hex(b"0x1ffffffffffffffff"), Some(u64::MAX));
+}
+
+#[test]
+fn run_says_what_it_did() {
+    let rec = Recorder::default();
+    let mut out = Vec::new();
+    // -A -n: nothing to do
+    let opts = Options {
+        quick: true,
+        dry_run: true,
+        kversion: b"1.0".to_vec(),
+        ..Options::default()
+    };
+    let done = run(&opts, &rec, &mut out).unwrap();
+    assert!(done.up_to_date && done.written.is_empty() && done.printed.is_empty());
+    // a directory name over PATH_MAX: an ERROR, then status 1
+    let opts = Options {
+        kversion: vec![b'x'; PATH_MAX],
+        ..Options::default()
+    };
+    assert_eq!(
+        run(&opts, &rec, &mut out),
+        Err(DepmodError::Failed(DepmodOutputs::default()))
+    );
+    let logs = rec.logs.take();
+    assert_eq!(logs.len(), 1);
+    assert_eq!(logs[0].0, Level::Err);
+    assert!(logs[0].1.starts_with("Bad directory /lib/modules/xxx"));
+    // -n over an empty module directory: the indexes go to `out`
+    let root = std::env::temp_dir().join(format!("modkit-depmod-run-{}", std::process::id()));
+    let moddir = root.join("lib/modules/1.0");
+    std::fs::create_dir_all(&moddir).unwrap();
+    let opts = Options {
+        root: root.as_os_str().as_bytes().to_vec(),
+        kversion: b"1.0".to_vec(),
+        dry_run: true,
+        config_paths: Some(Vec::new()),
+        ..Options::default()
+    };
+    let done = run(&opts, &rec, &mut out);
+    let _ = std::fs::remove_dir_all(&root);
+    let done = done.unwrap();
+    assert!(done.written.is_empty() && !done.up_to_date);
+    assert_eq!(done.printed[..2], ["modules.dep", "modules.dep.bin"]);
+    // no module: modules.dep is empty and, as in kmod, `-n` prints no
+    // binary index; modules.alias comes first with its header
+    assert!(
+        out.starts_with(b"# Aliases extracted from modules themselves.\n"),
+        "{}",
+        String::from_utf8_lossy(&out)
+    );
 }
