@@ -21,10 +21,11 @@ mod when;
 use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
+use modkit::compat::tz::{self, TimeZone};
 use modkit::error::strerror;
 use modkit::kmsg::reader::{Event, KmsgReader, Position};
 use modkit::kmsg::syslog;
-use modkit::kmsg::time::{self as ktime, TimeZone, Timeval};
+use modkit::kmsg::time::{self as ktime, Timeval};
 use modkit::kmsg::{FACILITIES, LEVELS};
 
 use crate::getopt::{Getopt, HasArg, LongOpt};
@@ -330,7 +331,7 @@ fn max_threads_id_size() -> i32 {
 fn c_strtol_exact(s: &[u8]) -> Option<(i64, bool)> {
     // strtol(str, &end, 10) over the whole of `s` (which is followed by
     // ',' or the end in C): (value, ERANGE).
-    let p = modkit::cnum::strtol(s, 10);
+    let p = modkit::compat::strtol::strtol(s, 10);
     if p.overflow {
         return Some((0, true));
     }
@@ -1128,7 +1129,7 @@ impl Ctl {
         true
     }
 
-    fn localtime(&self, t: u64) -> ktime::Tm {
+    fn localtime(&self, t: u64) -> tz::Tm {
         let secs = (t / 1_000_000) as i64;
         match &self.tz {
             Some(tz) => tz.localtime(secs),

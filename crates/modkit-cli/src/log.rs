@@ -158,7 +158,7 @@ pub fn libkmod_early_log(level: i32, func: &str, msg: &[u8]) {
 
 /// libkmod's reading of `KMOD_LOG`: a number, or `err`, `info`, `debug`.
 pub fn kmod_log_priority(s: &[u8]) -> i32 {
-    let p = modkit::cnum::strtol(s, 10);
+    let p = modkit::compat::strtol::strtol(s, 10);
     match s.get(p.end) {
         None | Some(b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r') => p.value as i32,
         _ if s.starts_with(b"err") => prio::ERR,

@@ -23,8 +23,8 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use super::regex::Regex;
 use super::Level;
+use crate::compat::ere::Regex;
 use crate::error::strerror;
 
 /// The configuration directories kmod 34 (Debian's build) reads by

@@ -22,7 +22,6 @@
 pub mod cache;
 pub mod config;
 mod output;
-mod regex;
 
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
@@ -1560,7 +1559,7 @@ fn read_stream(path: &[u8]) -> Result<Vec<u8>, Errno> {
 /// `strtoull(s, &end, 16)` where the whole token must be converted
 /// (`*end == '\0'`), as depmod checks a `Module.symvers` CRC.
 fn strtoull_hex(s: &[u8]) -> Option<u64> {
-    let p = crate::cnum::strtoul(s, 16);
+    let p = crate::compat::strtol::strtoul(s, 16);
     (p.end != 0 && p.end == s.len()).then_some(p.value)
 }
 
