@@ -1,13 +1,46 @@
-//! Local time conversion (`localtime`/`mktime` as glibc computes them,
-//! from the `TZ` variable and the system's TZif files) so that printed
-//! dates match the C tools'.
+//! Time zones as glibc's `tzset`, `localtime_r` and `mktime` compute
+//! them, so that dmesg's dates (`-T`, `--time-format`) and its `--since` /
+//! `--until` times match util-linux's to the byte.
 //!
 //! Time zones follow glibc's `tzset`: `TZ` unset means `/etc/localtime`;
 //! `TZ=""` means UTC; otherwise `TZ` (without a leading `:`) names a file,
 //! absolute or under `$TZDIR` (default `/usr/share/zoneinfo`), and when no
 //! such file can be read it is parsed as a POSIX TZ string
-//! (`EST5EDT,M3.2.0,M11.1.0`). Leap-second ("right/") zones are read
-//! without their leap seconds.
+//! (`EST5EDT,M3.2.0,M11.1.0`); a string that does not parse means UTC.
+//! TZif files are read as glibc's `__tzfile_read` reads them (any non-zero
+//! version byte selects the 64-bit data; the footer rule applies after the
+//! last transition). Leap-second ("right/") zones are read without their
+//! leap seconds.
+//!
+//! Why not `jiff` (considered, as issue 10 suggests; or `chrono-tz`,
+//! `tz-rs`): they implement RFC 8536 and POSIX, not glibc. jiff's
+//! `TimeZone::system()` answers an invalid `TZ` with `Etc/Unknown` (since
+//! 0.2.14) where glibc takes UTC, and its POSIX parser rejects what glibc
+//! reads leniently (an hour offset above 24 is clamped by glibc, a DST
+//! name without rules takes the U.S. rules); on malformed TZif files the
+//! crates fail where glibc does not (glibc takes any non-zero version byte
+//! for version 2, ignores a footer it cannot parse, and drops the file's
+//! last byte from the footer). `mktime`'s choice in a gap or an overlap
+//! is glibc's own search, not a library's disambiguation. The code below
+//! is what the dmesg conformance tests (two time zones) compare byte for
+//! byte with util-linux, so it stays. Why not `libc::localtime_r`:
+//! `tzset` is process-global state read from the environment, and a
+//! library must hold several zones and test them without touching it.
+//!
+//! Budgets: a TZif file is read up to [`MAX_TZIF_BYTES`]; every count in
+//! it is checked against the bytes left before anything is allocated, so
+//! memory is bounded by the file's size; POSIX TZ strings are parsed in
+//! one pass; `localtime` is a binary search, `mktime` a fixed number of
+//! probes, both refusing years far outside C's `int`.
+
+/// The most of a TZif file that is read (the largest zone in the tz
+/// database is under 4 KiB).
+pub const MAX_TZIF_BYTES: u64 = 16 << 20;
+
+/// `tm.year` beyond which [`TimeZone::mktime`] refuses: C's `int` years
+/// with a margin for out-of-range months and days, small enough that no
+/// computation in seconds overflows.
+const MAX_YEAR: i64 = 1 << 33;
 
 /// A broken-down time, as C's `struct tm` (months from 0, years from 1900).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -396,6 +429,7 @@ impl TimeZone {
     }
 
     fn from_file_spec(spec: &[u8]) -> Option<TimeZone> {
+        use std::io::Read;
         use std::os::unix::ffi::OsStrExt;
         if spec.is_empty() {
             return None;
@@ -412,69 +446,106 @@ impl TimeZone {
                 .unwrap_or_else(|| "/usr/share/zoneinfo".into());
             std::path::Path::new(&dir).join(std::ffi::OsStr::from_bytes(spec))
         };
-        let data = std::fs::read(path).ok()?;
+        // A TZif file is a few kilobytes; a larger one (or a device such
+        // as /dev/zero) is read no further than the budget.
+        let mut data = Vec::new();
+        std::fs::File::open(path)
+            .ok()?
+            .take(MAX_TZIF_BYTES)
+            .read_to_end(&mut data)
+            .ok()?;
         TimeZone::from_tzif(&data)
     }
 
-    /// Reads a TZif file (versions 1 to 4; the 64-bit data and the footer
-    /// rule when present).
+    /// Reads a TZif file as glibc's `__tzfile_read` does: a non-zero
+    /// version byte means the 64-bit data after the version 1 data is used,
+    /// with the footer's POSIX TZ rule for times after the last transition;
+    /// `None` where glibc gives up on the file (bad magic, counts that do
+    /// not fit the file, a type index or DST flag out of range), after
+    /// which the `TZ` value is read as a POSIX TZ string. Every count is
+    /// checked against the bytes left in the file before anything is
+    /// allocated.
     pub fn from_tzif(data: &[u8]) -> Option<TimeZone> {
-        fn be32(d: &[u8], at: usize) -> Option<i64> {
-            let b = d.get(at..at + 4)?;
-            Some(i64::from(i32::from_be_bytes([b[0], b[1], b[2], b[3]])))
-        }
-        fn be64(d: &[u8], at: usize) -> Option<i64> {
-            let b = d.get(at..at + 8)?;
-            Some(i64::from_be_bytes(b.try_into().ok()?))
-        }
+        /// A header's counts, in the file's order after the 20-byte magic
+        /// and version: `isut`, `isstd`, `leap`, `time`, `type`, `char`.
         struct Header {
-            isut: usize,
-            isstd: usize,
-            leap: usize,
-            time: usize,
-            types: usize,
-            chars: usize,
+            isut: u64,
+            isstd: u64,
+            leap: u64,
+            time: u64,
+            types: u64,
+            chars: u64,
         }
+        impl Header {
+            /// Bytes of data after the header, with `tsize`-byte times.
+            fn data_len(&self, tsize: u64) -> u64 {
+                // Counts are below 2^32, so no sum overflows 64 bits.
+                self.time * (tsize + 1)
+                    + self.types * 6
+                    + self.chars
+                    + self.leap * (tsize + 4)
+                    + self.isstd
+                    + self.isut
+            }
+        }
+        let be32 = |at: usize| -> Option<u32> {
+            let b = data.get(at..at.checked_add(4)?)?;
+            Some(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+        };
         let header = |at: usize| -> Option<Header> {
-            if data.get(at..at + 4)? != b"TZif" {
+            if data.get(at..at.checked_add(4)?)? != b"TZif" {
                 return None;
             }
-            let c = |i: usize| be32(data, at + 20 + 4 * i).map(|v| v as usize);
-            Some(Header {
+            let c = |i: usize| be32(at + 20 + 4 * i).map(u64::from);
+            let h = Header {
                 isut: c(0)?,
                 isstd: c(1)?,
                 leap: c(2)?,
                 time: c(3)?,
                 types: c(4)?,
                 chars: c(5)?,
-            })
+            };
+            // glibc: more standard/UT indicators than types is bogus.
+            (h.isstd <= h.types && h.isut <= h.types).then_some(h)
         };
         let h1 = header(0)?;
-        let version = *data.get(4)?;
-        let v1_len = h1.time * 5 + h1.types * 6 + h1.chars + h1.leap * 8 + h1.isstd + h1.isut;
-        let (h, at, wide) = if version >= b'2' {
-            let at2 = 44 + v1_len;
-            (header(at2)?, at2 + 44, true)
+        let wide = *data.get(4)? != 0;
+        let (h, at) = if wide {
+            let at2 = usize::try_from(44 + h1.data_len(4)).ok()?;
+            (header(at2)?, at2.checked_add(44)?)
         } else {
-            (h1, 44, false)
+            (h1, 44)
         };
-        let tsize = if wide { 8 } else { 4 };
-        let mut pos = at;
-        let mut transitions = Vec::with_capacity(h.time);
-        for i in 0..h.time {
-            let t = if wide {
-                be64(data, pos + i * 8)?
-            } else {
-                be32(data, pos + i * 4)?
-            };
-            transitions.push(t);
+        let tsize: u64 = if wide { 8 } else { 4 };
+        let left = data.len().checked_sub(at)?;
+        if h.data_len(tsize) > left as u64 {
+            return None;
         }
-        pos += h.time * tsize;
-        let type_idx = data.get(pos..pos + h.time)?.to_vec();
-        pos += h.time;
-        let mut types = Vec::with_capacity(h.types);
-        for i in 0..h.types {
-            let b = data.get(pos + i * 6..pos + i * 6 + 6)?;
+        // From here every count times its record size fits in the file.
+        let (time, ntypes) = (h.time as usize, h.types as usize);
+        let tsize = tsize as usize;
+        let mut pos = at;
+        let transitions: Vec<i64> = data[pos..pos + time * tsize]
+            .chunks_exact(tsize)
+            .map(|b| match *b {
+                [a, b, c, d] => i64::from(i32::from_be_bytes([a, b, c, d])),
+                _ => {
+                    let mut w = [0u8; 8];
+                    w.copy_from_slice(b);
+                    i64::from_be_bytes(w)
+                }
+            })
+            .collect();
+        pos += time * tsize;
+        let type_idx = data[pos..pos + time].to_vec();
+        pos += time;
+        let mut types = Vec::with_capacity(ntypes);
+        for b in data[pos..pos + ntypes * 6].chunks_exact(6) {
+            // glibc: a DST flag other than 0 or 1, or an abbreviation
+            // index past the abbreviations, is bogus.
+            if b[4] > 1 || u64::from(b[5]) > h.chars {
+                return None;
+            }
             types.push(LocalType {
                 off: i64::from(i32::from_be_bytes([b[0], b[1], b[2], b[3]])),
                 isdst: b[4] != 0,
@@ -483,18 +554,20 @@ impl TimeZone {
         if types.is_empty() || type_idx.iter().any(|&i| usize::from(i) >= types.len()) {
             return None;
         }
-        pos += h.types * 6 + h.chars + h.leap * (tsize + 4) + h.isstd + h.isut;
-        let rule = if wide && data.get(pos) == Some(&b'\n') {
-            let rest = &data[pos + 1..];
-            let end = rest.iter().position(|&c| c == b'\n').unwrap_or(rest.len());
-            let s = &rest[..end];
-            if s.is_empty() {
-                None
-            } else {
-                PosixTz::parse(s)
+        pos = at + h.data_len(tsize as u64) as usize;
+        // The footer: glibc takes the bytes from after a newline up to
+        // the file's last byte (the closing newline), as a C string.
+        let rule = match data.get(pos..) {
+            Some([b'\n', footer @ .., _]) if wide => {
+                let end = footer.iter().position(|&c| c == 0).unwrap_or(footer.len());
+                let s = &footer[..end];
+                if s.is_empty() {
+                    None
+                } else {
+                    PosixTz::parse(s)
+                }
             }
-        } else {
-            None
+            _ => None,
         };
         Some(TimeZone {
             transitions,
@@ -528,8 +601,10 @@ impl TimeZone {
             }
             return self.types[usize::from(self.type_idx[n - 1])];
         }
+        // At least 1: transitions[0] <= t (in a file whose transitions are
+        // out of order, some type, as glibc answers some type).
         let i = self.transitions.partition_point(|&x| x <= t);
-        self.types[usize::from(self.type_idx[i - 1])]
+        self.types[usize::from(self.type_idx[i.saturating_sub(1)])]
     }
 
     /// `localtime_r`: the broken-down local time of `t` (seconds since
@@ -556,8 +631,12 @@ impl TimeZone {
     /// of range and are normalised, as are the fields of `tm` on return).
     /// With `isdst < 0` the zone decides; in a spring-forward gap the
     /// daylight-saving side is chosen, as glibc does. `None` when glibc
-    /// would return -1.
+    /// would return -1 (also for a year far outside C's `int`).
     pub fn mktime(&self, tm: &mut Tm) -> Option<i64> {
+        // Far outside what a C `int` year holds: glibc's EOVERFLOW.
+        if !(-MAX_YEAR..=MAX_YEAR).contains(&tm.year) {
+            return None;
+        }
         let year = tm.year + 1900 + i64::from(tm.mon).div_euclid(12);
         let mon = i64::from(tm.mon).rem_euclid(12);
         let days = days_from_civil(year, mon + 1, 1) + i64::from(tm.mday) - 1;
@@ -604,7 +683,7 @@ impl TimeZone {
         } else {
             candidates[0].0
         };
-        *tm = self.localtime(chosen);
+        *tm = self.localtime_checked(chosen)?;
         Some(chosen)
     }
 }
