@@ -461,7 +461,8 @@ impl TimeZone {
     /// version byte means the 64-bit data after the version 1 data is used,
     /// with the footer's POSIX TZ rule for times after the last transition;
     /// `None` where glibc gives up on the file (bad magic, counts that do
-    /// not fit the file, a type index or DST flag out of range), after
+    /// not fit the file, a type index or DST flag out of range, fewer than
+    /// two bytes after the 64-bit data), after
     /// which the `TZ` value is read as a POSIX TZ string. Every count is
     /// checked against the bytes left in the file before anything is
     /// allocated.
@@ -555,16 +556,20 @@ impl TimeZone {
             return None;
         }
         pos = at + h.data_len(tsize as u64) as usize;
-        // The footer: glibc takes the bytes from after a newline up to
-        // the file's last byte (the closing newline), as a C string.
-        let rule = match data.get(pos..) {
-            Some([b'\n', footer @ .., _]) if wide => {
+        // The footer: glibc wants at least two bytes after the data, takes
+        // those from after a newline up to the file's last byte (the
+        // closing newline) as a C string, ignores it when empty or not
+        // after a newline, and reads one that does not parse as UTC.
+        let rule = match &data[pos..] {
+            _ if !wide => None,
+            [] | [_] => return None,
+            [b'\n', footer @ .., _] => {
                 let end = footer.iter().position(|&c| c == 0).unwrap_or(footer.len());
                 let s = &footer[..end];
                 if s.is_empty() {
                     None
                 } else {
-                    PosixTz::parse(s)
+                    Some(PosixTz::parse(s).unwrap_or_else(PosixTz::utc))
                 }
             }
             _ => None,
