@@ -194,7 +194,7 @@ pub fn libkmod_early_log(level: i32, func: &str, msg: &[u8]) {
 
 /// libkmod's reading of `KMOD_LOG`: a number, or `err`, `info`, `debug`.
 pub fn kmod_log_priority(s: &[u8]) -> i32 {
-    let p = modkit::cnum::strtol(s, 10);
+    let p = modkit::compat::strtol::strtol(s, 10);
     match s.get(p.end) {
         None => p.value as i32,
         Some(&c) if c_isspace(c) => p.value as i32,

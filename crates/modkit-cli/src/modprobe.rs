@@ -262,7 +262,7 @@ fn modprobe_options_append(value: &[u8]) {
 
 /// C `strtoul(s, &end, 0)` accepting only a fully consumed, non-empty `s`.
 fn parse_c_ulong(s: &[u8]) -> Option<u64> {
-    let p = modkit::cnum::strtoul(s, 0);
+    let p = modkit::compat::strtol::strtoul(s, 0);
     (!s.is_empty() && p.end == s.len()).then_some(p.value)
 }
 

@@ -7,7 +7,9 @@
 //!   the one [`kmod::Logger`] every component takes, `MODULE_DIRECTORY`, module
 //!   names from names and paths, kmod's hash order, logical lines, listing
 //!   configuration directories. It imports nothing above it.
-//! - [`cnum`] — C's `strtol`/`strtoul`, for numbers read as the C tools read them.
+//! - [`compat`] — the C-library wing: glibc behaviour the tools must reproduce
+//!   exactly (`strtol`, ctype, POSIX extended regular expressions, time zones),
+//!   each with budgets so that hostile input is an error, never a crash.
 //! - [`compression`] — detect and decompress `.ko.xz`, `.ko.zst`, `.ko.gz`.
 //! - [`elf`] — the kernel-module ELF reader (`.modinfo`, `__versions`, symbols).
 //! - [`signature`] — the appended module signature (PKCS#7).
@@ -47,7 +49,7 @@
 #![warn(missing_docs)]
 
 pub mod builtin;
-pub mod cnum;
+pub mod compat;
 pub mod compression;
 pub mod config;
 pub mod depmod;

@@ -208,7 +208,7 @@ impl KernelState {
 /// `strtol(s, &end, 10)` followed by kmod's check that a space (e.g. the
 /// newline) ends the number.
 fn parse_long(s: &str) -> Option<i64> {
-    let p = crate::cnum::strtol(s.as_bytes(), 10);
+    let p = crate::compat::strtol::strtol(s.as_bytes(), 10);
     let next = s.as_bytes().get(p.end)?;
     (p.end != 0 && matches!(next, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')).then_some(p.value)
 }

@@ -33,9 +33,10 @@ mod when;
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 
+use modkit::compat::tz::TimeZone;
 use modkit::error::strerror;
 use modkit::kmsg::syslog;
-use modkit::kmsg::time::{TimeZone, Timeval};
+use modkit::kmsg::time::Timeval;
 
 use crate::compat::stdio::{self, CloseError, Stdout};
 

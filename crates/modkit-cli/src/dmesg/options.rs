@@ -5,7 +5,8 @@
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 
-use modkit::kmsg::time::{self as ktime, TimeZone};
+use modkit::compat::tz::TimeZone;
+use modkit::kmsg::time as ktime;
 use modkit::kmsg::{FACILITIES, LEVELS};
 
 use crate::compat::getopt::{Getopt, HasArg, LongOpt};
@@ -133,7 +134,7 @@ fn usage(prog: &str) -> String {
 fn c_strtol_exact(s: &[u8]) -> Option<(i64, bool)> {
     // strtol(str, &end, 10) over the whole of `s` (which is followed by
     // ',' or the end in C): (value, ERANGE).
-    let p = modkit::cnum::strtol(s, 10);
+    let p = modkit::compat::strtol::strtol(s, 10);
     if p.overflow {
         return Some((0, true));
     }

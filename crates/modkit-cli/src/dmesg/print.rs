@@ -3,8 +3,8 @@
 //! message with non-printable bytes escaped and continuation lines
 //! indented — util-linux's `print_record`.
 
+use modkit::compat::tz::{TimeZone, Tm};
 use modkit::kmsg::record::Record;
-use modkit::kmsg::time::{self as ktime, TimeZone};
 use modkit::kmsg::{FACILITIES, LEVELS};
 
 use super::colors::{self, Id};
@@ -53,7 +53,7 @@ impl Ctl {
     }
 
     /// The broken-down local time of a [`Ctl::record_time`].
-    fn localtime(&self, t: u64) -> ktime::Tm {
+    fn localtime(&self, t: u64) -> Tm {
         let secs = (t / 1_000_000) as i64;
         match &self.tz {
             Some(tz) => tz.localtime(secs),

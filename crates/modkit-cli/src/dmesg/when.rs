@@ -2,7 +2,7 @@
 //! util-linux's `ul_parse_timestamp` for `--since`/`--until` (glibc's
 //! `strptime` formats, relative times, `@epoch`).
 
-use modkit::kmsg::time::{TimeZone, Tm};
+use modkit::compat::tz::{TimeZone, Tm};
 
 const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
 const MONTHS: [&str; 12] = [
@@ -122,7 +122,7 @@ fn c_isspace(c: u8) -> bool {
 
 /// C's `strtoll(s, &end, 10)`: (value, bytes consumed, overflowed).
 fn strtoll(s: &[u8]) -> (i64, usize, bool) {
-    let p = modkit::cnum::strtol(s, 10);
+    let p = modkit::compat::strtol::strtol(s, 10);
     (p.value, p.end, p.overflow)
 }
 

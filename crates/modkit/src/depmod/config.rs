@@ -23,7 +23,7 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use super::regex::Regex;
+use crate::compat::ere::Regex;
 use crate::error::{errno_of, strerror};
 use crate::kmod::{logical_lines, until_nul, ConfDirWords, ConfFiles, Level, Logger};
 

@@ -363,6 +363,6 @@ fn read_stream(path: &[u8]) -> Result<Vec<u8>, Errno> {
 /// `strtoull(s, &end, 16)` where the whole token must be converted
 /// (`*end == '\0'`), as depmod checks a `Module.symvers` CRC.
 pub(super) fn strtoull_hex(s: &[u8]) -> Option<u64> {
-    let p = crate::cnum::strtoul(s, 16);
+    let p = crate::compat::strtol::strtoul(s, 16);
     (p.end != 0 && p.end == s.len()).then_some(p.value)
 }

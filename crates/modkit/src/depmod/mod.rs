@@ -35,7 +35,6 @@ mod deps;
 mod facts;
 mod output;
 mod quick;
-mod regex;
 mod search;
 
 use std::collections::{HashMap, HashSet};

@@ -568,7 +568,7 @@ fn scan_major_minor(s: &[u8], prefix: &[u8]) -> Option<(u32, u32)> {
 /// One `%u` conversion: optional white space and sign, decimal digits;
 /// the value wraps like `strtoul` stored in an `unsigned int`.
 pub(crate) fn scan_u32(s: &[u8]) -> Option<(u32, &[u8])> {
-    let p = crate::cnum::strtoul(s, 10);
+    let p = crate::compat::strtol::strtoul(s, 10);
     (p.end != 0).then(|| (p.value as u32, &s[p.end..]))
 }
 

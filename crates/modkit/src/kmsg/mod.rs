@@ -5,8 +5,10 @@
 //!   (`prio,seq,ts_usec,flags[,...];message`) and `syslog(2)`'s
 //!   (`<prio>[ts] message`), exactly as util-linux's dmesg does.
 //! - [`reader`] — reading `/dev/kmsg`, one record per `read(2)`.
-//! - [`syslog`] — the `syslog(2)` actions (read, clear, console control).
-//! - [`time`] — boot time and local time conversion for printing dates.
+//! - [`syslog`] — the `syslog(2)` actions (read, clear, console control)
+//!   and the `<prio>[ts] message` text they return.
+//! - [`time`] — boot time and time spent suspended, for dating records (local
+//!   time conversion is in [`crate::compat::tz`]).
 //! - [`printk_control`] — the console log levels, `printk_devkmsg`,
 //!   `dmesg_restrict` and `kptr_restrict` of `/proc/sys/kernel`.
 //!

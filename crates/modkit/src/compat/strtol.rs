@@ -9,6 +9,14 @@
 //! digit is read, [`Parsed::end`] is 0, as C sets `endptr` to the start.
 //! Out of range values are clamped as C clamps them, with
 //! [`Parsed::overflow`] standing for `errno == ERANGE`.
+//!
+//! Why not `str::parse` or a crate: they reject what C accepts (leading
+//! blanks, a trailing remainder, `0x` and octal prefixes, `-1` as an
+//! unsigned number) and do not report where the number ended. Why not
+//! `libc::strtol`: it needs a NUL-terminated copy, answers for the current
+//! locale and reports overflow through the thread's `errno`.
+//!
+//! Budgets: one pass over the input, no allocation, no recursion.
 
 /// The result of a conversion.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,7 +33,7 @@ pub struct Parsed<T> {
 /// magnitude overflowed 64 bits.
 fn scan(s: &[u8], base: u32) -> (bool, u64, usize, bool) {
     let mut i = 0;
-    while i < s.len() && matches!(s[i], b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r') {
+    while i < s.len() && super::ctype::isspace(s[i]) {
         i += 1;
     }
     let neg = s.get(i) == Some(&b'-');

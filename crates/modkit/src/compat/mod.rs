@@ -1,0 +1,22 @@
+//! The C-library wing: behaviour of glibc that modkit must reproduce
+//! exactly, because the tools it replaces call glibc and their output,
+//! exit codes and accepted inputs follow from it.
+//!
+//! Each file opens with the glibc behaviour it reproduces, why no crate or
+//! libc call serves (a crate follows its own rules, not glibc's quirks; a
+//! libc call would tie the library to the host's C library and, for time
+//! zones, to process-global state), and its budgets: every input is
+//! bounded in recursion depth and work, and an input over budget is a
+//! clear error (as glibc's `REG_ESPACE` is), never a crash or a hang.
+//!
+//! - [`strtol`] — `strtol(3)`/`strtoul(3)` in the C locale.
+//! - [`ctype`] — the C locale's `isspace`, `isdigit`, ... classes.
+//! - [`ere`] — `regcomp(REG_EXTENDED)`/`regexec`: POSIX extended regular
+//!   expressions with back-references, as depmod matches kernel versions.
+//! - [`tz`] — `tzset`, TZif files, POSIX `TZ` strings, `localtime`,
+//!   `mktime`, as dmesg prints and parses dates.
+
+pub mod ctype;
+pub mod ere;
+pub mod strtol;
+pub mod tz;
