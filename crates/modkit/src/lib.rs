@@ -6,9 +6,11 @@
 //! - [`cnum`] — C's `strtol`/`strtoul`, for numbers read as the C tools read them.
 //! - [`compression`] — detect and decompress `.ko.xz`, `.ko.zst`, `.ko.gz`.
 //! - [`elf`] — the kernel-module ELF reader (`.modinfo`, `__versions`, symbols).
-//! - [`signature`] — the appended module signature (PKCS#7).
+//! - [`signature`] — the appended module signature: its trailer, and the
+//!   PKCS#7 message read with OpenSSL's BER rules and nesting budgets.
 //! - [`module`] — a module file on disk: [`module::Module::open`] and its info.
-//! - [`index`] — kmod's binary trie indexes (`modules.*.bin`).
+//! - [`index`] — kmod's binary trie indexes (`modules.*.bin`): reading them
+//!   as libkmod does, writing them byte for byte as depmod does.
 //! - [`builtin`] — `modules.builtin.modinfo`.
 //! - [`resolve`] — finding modules by name or alias in a module directory.
 //! - [`config`] — modprobe.d configuration and the kernel command line.
@@ -36,6 +38,7 @@
 
 pub mod builtin;
 pub mod cnum;
+pub mod compat;
 pub mod compression;
 pub mod config;
 pub mod depmod;

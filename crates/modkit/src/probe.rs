@@ -38,10 +38,10 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use crate::compat::fnmatch::fnmatch;
 use crate::config::ModprobeConfig;
 use crate::depmod::Level;
 use crate::error::{errno, strerror, Errno, Result};
-use crate::index::fnmatch;
 use crate::kernel::{self, Force};
 use crate::loaded::{InitState, KernelState};
 use crate::module::{modname_normalize, path_to_modname};
