@@ -35,10 +35,11 @@
 //! would reproduce kmod only where the C library is glibc (musl's
 //! `fnmatch` is an independent implementation with its own edge cases).
 //! Instead this implementation is checked against glibc's own function:
-//! 17 million random pattern/string pairs over the special characters,
-//! classes, collating symbols and equivalence classes gave identical
-//! answers from glibc 2.36 and from glibc 2.41 (the C library of the
-//! reference kmod).
+//! `tests/fnmatch_vs_glibc.rs` builds `tests/glibc/fnmatch.c` and compares
+//! 400,000 random pattern/string pairs over the special characters,
+//! classes, collating symbols and equivalence classes with the host's
+//! glibc and with the reference kmod's; when this was written, 17 million
+//! pairs gave identical answers from glibc 2.36 and 2.41.
 //!
 //! # Budget
 //!

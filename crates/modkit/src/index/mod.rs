@@ -28,8 +28,8 @@
 //! It follows libkmod's mmap reader (`index_mm_*`), the one `modprobe` uses:
 //! [`Index::lookup`] returns the first stored value of the exact key,
 //! [`Index::search_wildcard`] treats stored keys as `fnmatch(3)` patterns
-//! ([`crate::compat::fnmatch`]) and
-//! walks the trie the way libkmod does, collecting results ordered by
+//! ([`crate::compat::fnmatch`]) and walks the trie the way libkmod does,
+//! collecting results ordered by
 //! ascending priority (a value is inserted before earlier results of equal
 //! priority, as libkmod's list insertion does), and [`Index::iter`] lists
 //! every key/value in libkmod's dump order (a node's values, then its
@@ -45,7 +45,7 @@
 //! # Corrupt input
 //!
 //! Where libkmod reads out of bounds, loops forever or silently treats a bad
-//! node as absent, this reader returns an `EINVAL` [`Error`]: every offset and
+//! node as absent, this reader returns an `EINVAL` [`crate::Error`]: every offset and
 //! string is bounds-checked, a child range not within `0..128` or reversed is
 //! rejected, and whole-subtree walks reject a node reached twice (which a
 //! trie written by depmod never contains), so cycles cannot loop. Nothing
@@ -74,11 +74,17 @@ pub const INDEX_VERSION_MAJOR: u32 = 0x0002;
 /// The version depmod writes (major 2, minor 1).
 pub const INDEX_VERSION: u32 = 0x0002_0001;
 
+/// Node reference flag: the node has a prefix.
 const NODE_PREFIX: u32 = 0x8000_0000;
+/// Node reference flag: the node has values.
 const NODE_VALUES: u32 = 0x4000_0000;
+/// Node reference flag: the node has children.
 const NODE_CHILDS: u32 = 0x2000_0000;
+/// The file offset part of a node reference.
 const NODE_MASK: u32 = 0x0FFF_FFFF;
+/// Child characters (and every key and value byte) are below this.
 const CHILD_MAX: u8 = 128;
+/// Magic, version and root reference.
 const HEADER_LEN: usize = 12;
 
 /// One value stored under a key, with its priority (lower sorts first in
@@ -100,6 +106,7 @@ fn until_nul(s: &[u8]) -> &[u8] {
     }
 }
 
+/// Bytes as text, U+FFFD for what is not UTF-8.
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }

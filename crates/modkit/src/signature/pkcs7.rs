@@ -1,5 +1,16 @@
 //! The PKCS#7 structures OpenSSL's `d2i_PKCS7` decodes, as far as kmod
 //! needs them: everything is validated, only the first signer is kept.
+//!
+//! One function per ASN.1 type (`ContentInfo`, `SignedData`, `SignerInfo`,
+//! `Name`, `Certificate`, ...), each a field-by-field walk with the BER
+//! reader's [`Seq`]. The types nest recursively (a `SignedData` holds a
+//! `ContentInfo`), and every level passes through [`nest`], so the
+//! recursion stops at OpenSSL's 30 levels whatever the input; all the
+//! bounds checks live in the BER reader.
+//!
+//! What kmod prints comes from the first `SignerInfo` ([`Signer`]): the
+//! issuer's first commonName (or its last attribute), the serial number's
+//! magnitude, the digest algorithm's OID and the `encryptedDigest` bytes.
 
 use super::ber::*;
 

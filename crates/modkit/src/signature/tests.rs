@@ -1,3 +1,8 @@
+//! Tests of the whole signature reader through [`parse_appended`],
+//! [`strip_signature`] and [`format_hex`]: the Debian `xor.ko` signature,
+//! the trailer's edges, and crafted PKCS#7 messages (built with the small
+//! DER/BER builder below) that kmod, through OpenSSL, accepts or rejects.
+
 use super::*;
 
 // --- a tiny DER/BER builder for crafted inputs -------------------------
