@@ -8,13 +8,16 @@
 //!   names from names and paths, kmod's hash order, logical lines, listing
 //!   configuration directories. It imports nothing above it.
 //! - [`compat`] — the C-library wing: glibc behaviour the tools must reproduce
-//!   exactly (`strtol`, ctype, POSIX extended regular expressions, time zones),
+//!   exactly (`strtol`, ctype, `fnmatch`, POSIX extended regular expressions, time
+//!   zones),
 //!   each with budgets so that hostile input is an error, never a crash.
 //! - [`compression`] — detect and decompress `.ko.xz`, `.ko.zst`, `.ko.gz`.
 //! - [`elf`] — the kernel-module ELF reader (`.modinfo`, `__versions`, symbols).
-//! - [`signature`] — the appended module signature (PKCS#7).
+//! - [`signature`] — the appended module signature: its trailer, and the
+//!   PKCS#7 message read with OpenSSL's BER rules and nesting budgets.
 //! - [`module`] — a module file on disk: [`module::Module::open`] and its info.
-//! - [`index`] — kmod's binary trie indexes (`modules.*.bin`).
+//! - [`index`] — kmod's binary trie indexes (`modules.*.bin`): reading them
+//!   as libkmod does, writing them byte for byte as depmod does.
 //! - [`builtin`] — `modules.builtin.modinfo`.
 //! - [`resolve`] — finding modules by name or alias in a module directory.
 //! - [`config`] — modprobe.d configuration and the kernel command line.

@@ -40,9 +40,9 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
+use crate::compat::fnmatch::fnmatch;
 use crate::config::ModprobeConfig;
 use crate::error::{errno, errno_of, strerror, Errno, Result};
-use crate::index::fnmatch;
 use crate::kernel::{self, Force};
 use crate::kmod::{modname_normalize, path_to_modname, string_lossy, Builtin, Level, Logger};
 use crate::loaded::{InitState, KernelState};

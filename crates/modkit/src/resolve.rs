@@ -206,7 +206,7 @@ impl ModuleDir {
             .config
             .aliases
             .iter()
-            .filter(|a| crate::index::fnmatch(&a.pattern, alias.as_bytes()))
+            .filter(|a| crate::compat::fnmatch::fnmatch(&a.pattern, alias.as_bytes()))
             .map(|a| {
                 let mut m = FoundModule::named(&String::from_utf8_lossy(&a.modname));
                 m.alias = Some(String::from_utf8_lossy(&a.pattern).into_owned());

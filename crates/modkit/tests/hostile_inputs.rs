@@ -279,3 +279,132 @@ fn probe_over_mutated_indexes_never_panics() {
         }
     }
 }
+
+/// A DER element: `tag`, definite length, `content`.
+fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut v = vec![tag];
+    let n = content.len();
+    if n < 0x80 {
+        v.push(n as u8);
+    } else {
+        let bytes: Vec<u8> = n
+            .to_be_bytes()
+            .into_iter()
+            .skip_while(|&b| b == 0)
+            .collect();
+        v.push(0x80 | bytes.len() as u8);
+        v.extend(bytes);
+    }
+    v.extend_from_slice(content);
+    v
+}
+
+/// A signed module whose PKCS#7 blob is `blob` (`id_type` 2).
+fn pkcs7_module(blob: &[u8]) -> Vec<u8> {
+    let mut m = b"\x7fELF hostile".to_vec();
+    m.extend_from_slice(blob);
+    m.extend([0, 0, 2, 0, 0, 0, 0, 0]);
+    m.extend((blob.len() as u32).to_be_bytes());
+    m.extend_from_slice(signature::SIG_MAGIC);
+    m
+}
+
+/// `levels` ContentInfos, each a signedData whose content is the next one
+/// (indefinite lengths, so building it is linear), each with one signer.
+fn nested_pkcs7(levels: usize) -> Vec<u8> {
+    const SIGNED: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02];
+    const DATA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01];
+    const SHA256: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01];
+    const RSA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
+    let cn = tlv(
+        0x30,
+        &[tlv(0x06, &[0x55, 0x04, 0x03]), tlv(0x0c, b"K")].concat(),
+    );
+    let issuer = tlv(0x30, &tlv(0x31, &cn));
+    let signer = tlv(
+        0x30,
+        &[
+            tlv(0x02, &[1]),
+            tlv(0x30, &[issuer, tlv(0x02, &[7])].concat()),
+            tlv(0x30, &tlv(0x06, SHA256)),
+            tlv(0x30, &[tlv(0x06, RSA), tlv(0x05, &[])].concat()),
+            tlv(0x04, &[0xAA; 8]),
+        ]
+        .concat(),
+    );
+    let mut open = vec![0x30, 0x80];
+    open.extend(tlv(0x06, SIGNED));
+    open.extend([0xa0, 0x80, 0x30, 0x80]);
+    open.extend(tlv(0x02, &[1]));
+    open.extend(tlv(0x31, &[]));
+    let mut close = tlv(0x31, &signer);
+    close.extend([0u8; 6]);
+    let mut blob = open.repeat(levels);
+    blob.extend(tlv(0x30, &tlv(0x06, DATA)));
+    blob.extend(close.repeat(levels));
+    blob
+}
+
+/// PKCS#7 nested far beyond OpenSSL's 30 levels (and constructed strings
+/// beyond its 5): no signature, as kmod reports, in bounded time and
+/// stack — never a stack overflow.
+#[test]
+fn hostile_pkcs7_nesting_is_refused() {
+    let shallow = signature::parse_appended(&pkcs7_module(&nested_pkcs7(2))).expect("2 levels");
+    assert_eq!(shallow.signer, b"K");
+    assert_eq!(shallow.key_id, [7]);
+    // OpenSSL's limit: 13 levels decode, 14 do not.
+    assert!(signature::parse_appended(&pkcs7_module(&nested_pkcs7(13))).is_some());
+    for levels in [14, 1000, 100_000] {
+        let m = pkcs7_module(&nested_pkcs7(levels));
+        assert_eq!(signature::parse_appended(&m), None, "{levels} levels");
+        assert_eq!(signature::strip_signature(&m), b"\x7fELF hostile");
+    }
+    // 200,000 nested indefinite-length SEQUENCEs with and without their
+    // end-of-contents markers, and as many constructed OCTET STRINGs.
+    for (tag, closed) in [(0x30u8, true), (0x30, false), (0x24, true)] {
+        let mut blob = [tag, 0x80].repeat(200_000);
+        if closed {
+            blob.extend([0u8, 0].repeat(200_000));
+        }
+        assert_eq!(signature::parse_appended(&pkcs7_module(&blob)), None);
+    }
+}
+
+/// fnmatch over mutations of a real tree's alias patterns and the
+/// modaliases they were written for, plus star-heavy patterns: never a
+/// panic, and a naive backtracking matcher's exponential cases finish.
+#[test]
+fn hostile_fnmatch_patterns_finish() {
+    use modkit::compat::fnmatch::fnmatch;
+    let index = Index::from_bytes(tree_file("6.1", "modules.alias.bin")).unwrap();
+    let patterns: Vec<Vec<u8>> = index
+        .iter()
+        .unwrap()
+        .into_iter()
+        .step_by(97)
+        .map(|(k, _)| k.into_bytes())
+        .filter(|k| k.len() >= 16) // what mutate() needs
+        .collect();
+    assert!(patterns.len() > 100);
+    let mut rng = Rng(2024);
+    let start = std::time::Instant::now();
+    for p in &patterns {
+        // The pattern's own text as the string: its literal parts match.
+        let s: Vec<u8> = p
+            .iter()
+            .map(|&b| if b == b'*' { b'0' } else { b })
+            .collect();
+        for _ in 0..20 {
+            let mp = mutate(&mut rng, p, p.len());
+            let ms = mutate(&mut rng, &s, s.len());
+            let _ = fnmatch(&mp, &ms);
+            let _ = fnmatch(&mp, &s);
+        }
+    }
+    let bomb = "*a".repeat(40) + "*b";
+    assert!(!fnmatch(bomb.as_bytes(), "a".repeat(10_000).as_bytes()));
+    let bomb = "*[a-z]?".repeat(40) + "*\\b";
+    assert!(!fnmatch(bomb.as_bytes(), "a".repeat(10_000).as_bytes()));
+    assert!(start.elapsed() < std::time::Duration::from_secs(60));
+}

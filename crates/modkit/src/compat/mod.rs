@@ -13,10 +13,13 @@
 //! - [`ctype`] — the C locale's `isspace`, `isdigit`, ... classes.
 //! - [`ere`] — `regcomp(REG_EXTENDED)`/`regexec`: POSIX extended regular
 //!   expressions with back-references, as depmod matches kernel versions.
+//! - [`fnmatch`] — glibc's `fnmatch(3)` with the flags kmod passes (none),
+//!   as modprobe.d and the indexes match module names and aliases.
 //! - [`tz`] — `tzset`, TZif files, POSIX `TZ` strings, `localtime`,
 //!   `mktime`, as dmesg prints and parses dates.
 
 pub mod ctype;
 pub mod ere;
+pub mod fnmatch;
 pub mod strtol;
 pub mod tz;
