@@ -7,8 +7,9 @@ use std::ffi::OsString;
 use std::io;
 use std::path::PathBuf;
 
+use modkit::compat::ctype::isspace;
 use modkit::depmod::{DepmodError, Options, DEFAULT_VERBOSE};
-use modkit::kmod::{c_isspace, MODULE_DIRECTORY};
+use modkit::kmod::MODULE_DIRECTORY;
 
 use crate::compat::getopt::{Getopt, HasArg, LongOpt};
 use crate::compat::stdio::{self, Stdout};
@@ -97,7 +98,7 @@ fn help(prog: &str) -> String {
 fn is_version_number(s: &[u8]) -> bool {
     fn number(s: &[u8]) -> Option<&[u8]> {
         let mut i = 0;
-        while i < s.len() && c_isspace(s[i]) {
+        while i < s.len() && isspace(s[i]) {
             i += 1;
         }
         if i < s.len() && (s[i] == b'+' || s[i] == b'-') {

@@ -11,7 +11,8 @@ use std::cell::RefCell;
 use std::io::Write;
 use std::os::unix::net::UnixDatagram;
 
-use modkit::kmod::{c_isspace, Level, Logger};
+use modkit::compat::ctype::isspace;
+use modkit::kmod::{Level, Logger};
 
 /// syslog priorities, as in `<syslog.h>`.
 pub mod prio {
@@ -197,7 +198,7 @@ pub fn kmod_log_priority(s: &[u8]) -> i32 {
     let p = modkit::compat::strtol::strtol(s, 10);
     match s.get(p.end) {
         None => p.value as i32,
-        Some(&c) if c_isspace(c) => p.value as i32,
+        Some(&c) if isspace(c) => p.value as i32,
         _ if s.starts_with(b"err") => prio::ERR,
         _ if s.starts_with(b"info") => prio::INFO,
         _ if s.starts_with(b"debug") => prio::DEBUG,

@@ -26,7 +26,9 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use crate::kmod::{c_isspace, logical_lines, until_nul, ConfDirWords, ConfFiles, Level, Logger};
+use crate::compat::cstr::until_nul;
+use crate::compat::ctype::isspace;
+use crate::kmod::{logical_lines, ConfDirWords, ConfFiles, Level, Logger};
 
 /// The configuration paths kmod 34 (Debian's build) reads by default, in
 /// precedence order.
@@ -288,7 +290,7 @@ impl ModprobeConfig {
 
     fn add(&mut self, cmd: &[u8], modname: Vec<u8>, rest: &[u8]) {
         let words = || {
-            rest.split(|&b| c_isspace(b))
+            rest.split(|&b| isspace(b))
                 .filter(|w| !w.is_empty())
                 .map(<[u8]>::to_vec)
         };

@@ -2,6 +2,7 @@
 //! util-linux's `ul_parse_timestamp` for `--since`/`--until` (glibc's
 //! `strptime` formats, relative times, `@epoch`).
 
+use modkit::compat::ctype::isspace;
 use modkit::compat::tz::{TimeZone, Tm};
 
 const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
@@ -116,10 +117,6 @@ fn is_ws(c: u8) -> bool {
     matches!(c, b' ' | b'\t' | b'\n' | b'\r')
 }
 
-fn c_isspace(c: u8) -> bool {
-    matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
-}
-
 /// C's `strtoll(s, &end, 10)`: (value, bytes consumed, overflowed).
 fn strtoll(s: &[u8]) -> (i64, usize, bool) {
     let p = modkit::compat::strtol::strtol(s, 10);
@@ -229,7 +226,7 @@ fn strptime(s: &[u8], fmt: &[u8], tm: &mut Tm) -> Option<usize> {
     let mut rp = 0;
     let mut f = 0;
     let get = |rp: &mut usize, from: i64, to: i64, digits: usize| -> Option<i64> {
-        while *rp < s.len() && c_isspace(s[*rp]) {
+        while *rp < s.len() && isspace(s[*rp]) {
             *rp += 1;
         }
         if *rp >= s.len() || !s[*rp].is_ascii_digit() {
@@ -249,8 +246,8 @@ fn strptime(s: &[u8], fmt: &[u8], tm: &mut Tm) -> Option<usize> {
     };
     while f < fmt.len() {
         let c = fmt[f];
-        if c_isspace(c) {
-            while rp < s.len() && c_isspace(s[rp]) {
+        if isspace(c) {
+            while rp < s.len() && isspace(s[rp]) {
                 rp += 1;
             }
             f += 1;

@@ -51,6 +51,8 @@
 //! class names longer than glibc's `CHARCLASS_NAME_MAX` fail the match as
 //! they do in glibc.
 
+use crate::compat::cstr::until_nul;
+
 /// Longest character class name glibc accepts in `[[:name:]]`
 /// (`CHARCLASS_NAME_MAX`).
 const CLASS_NAME_MAX: usize = 2048;
@@ -430,14 +432,6 @@ fn bracket(pat: &[u8], mut p: usize, s: &[u8], n: usize) -> Bracket {
         Bracket::No
     } else {
         Bracket::Yes(p)
-    }
-}
-
-/// The part of `s` before its first NUL, as C sees a string.
-fn until_nul(s: &[u8]) -> &[u8] {
-    match s.iter().position(|&b| b == 0) {
-        Some(end) => &s[..end],
-        None => s,
     }
 }
 

@@ -10,6 +10,7 @@
 //! clear error (as glibc's `REG_ESPACE` is), never a crash or a hang.
 //!
 //! - [`strtol`] — `strtol(3)`/`strtoul(3)` in the C locale.
+//! - [`cstr`] — C strings in byte buffers (up to the first NUL).
 //! - [`ctype`] — the C locale's `isspace`, `isdigit`, ... classes.
 //! - [`ere`] — `regcomp(REG_EXTENDED)`/`regexec`: POSIX extended regular
 //!   expressions with back-references, as depmod matches kernel versions.
@@ -18,6 +19,7 @@
 //! - [`tz`] — `tzset`, TZif files, POSIX `TZ` strings, `localtime`,
 //!   `mktime`, as dmesg prints and parses dates.
 
+pub mod cstr;
 pub mod ctype;
 pub mod ere;
 pub mod fnmatch;

@@ -23,9 +23,10 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
+use crate::compat::cstr::until_nul;
 use crate::compat::ere::Regex;
 use crate::error::{errno_of, strerror};
-use crate::kmod::{logical_lines, until_nul, ConfDirWords, ConfFiles, Level, Logger};
+use crate::kmod::{logical_lines, ConfDirWords, ConfFiles, Level, Logger};
 
 /// The configuration directories kmod 34 (Debian's build) reads by
 /// default, in precedence order.

@@ -6,8 +6,9 @@ use std::os::unix::fs::MetadataExt;
 
 use super::search::has_kmod_ext;
 use super::{cat, os, serr, Depmod};
+use crate::compat::cstr::until_nul;
 use crate::error::errno_of;
-use crate::kmod::{until_nul, PATH_MAX};
+use crate::kmod::PATH_MAX;
 
 impl Depmod<'_> {
     /// kmod's `depfile_up_to_date`: 1 if `modules.dep` is at least as new

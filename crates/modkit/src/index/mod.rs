@@ -98,14 +98,6 @@ pub struct IndexValue {
     pub value: String,
 }
 
-/// The part of `s` before its first NUL, as C sees a string.
-fn until_nul(s: &[u8]) -> &[u8] {
-    match s.iter().position(|&b| b == 0) {
-        Some(end) => &s[..end],
-        None => s,
-    }
-}
-
 /// Bytes as text, U+FFFD for what is not UTF-8.
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()

@@ -12,9 +12,10 @@ use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::path::Path;
 
-use super::{text, until_nul, IndexValue};
+use super::{text, IndexValue};
 use super::{CHILD_MAX, HEADER_LEN, INDEX_MAGIC, INDEX_VERSION_MAJOR};
 use super::{NODE_CHILDS, NODE_MASK, NODE_PREFIX, NODE_VALUES};
+use crate::compat::cstr::until_nul;
 use crate::compat::fnmatch::fnmatch;
 use crate::error::{Error, Result};
 

@@ -5,9 +5,10 @@
 //! Nothing recurses: nodes live in an arena and the walks use explicit
 //! stacks, so keys of any length are fine.
 
-use super::{text, until_nul};
+use super::text;
 use super::{CHILD_MAX, HEADER_LEN, INDEX_MAGIC, INDEX_VERSION};
 use super::{NODE_CHILDS, NODE_PREFIX, NODE_VALUES};
+use crate::compat::cstr::until_nul;
 use crate::error::{Error, Result};
 
 /// A node of the trie under construction (arena entry of [`IndexBuilder`]).

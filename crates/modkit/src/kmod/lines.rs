@@ -2,19 +2,7 @@
 //! at a trailing `\`, C strings that end at their first NUL, and C's
 //! `isspace`.
 
-/// The bytes of `s` before its first NUL (all of it if none): what C's
-/// string functions see of a buffer.
-pub fn until_nul(s: &[u8]) -> &[u8] {
-    match s.iter().position(|&b| b == 0) {
-        Some(n) => &s[..n],
-        None => s,
-    }
-}
-
-/// C's `isspace` in the C locale: space, `\t`, `\n`, `\v`, `\f`, `\r`.
-pub fn c_isspace(c: u8) -> bool {
-    matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
-}
+use crate::compat::cstr::until_nul;
 
 /// Splits `data` as successive `fgets(buf, size)` calls would (`size` at
 /// least 2), each chunk cut at its first NUL (as C string functions then
@@ -76,17 +64,5 @@ pub fn logical_lines(data: &[u8]) -> Vec<(Vec<u8>, u32)> {
         }
         linenum += n;
         out.push((buf, linenum));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn c_strings_and_spaces() {
-        assert_eq!(until_nul(b"ab\0cd"), b"ab");
-        assert_eq!(until_nul(b"ab"), b"ab");
-        assert!(c_isspace(0x0b) && c_isspace(b'\r') && !c_isspace(0));
     }
 }

@@ -12,7 +12,7 @@
 //! - [`hash`]: kmod's string hash and its hash-table order
 //!   ([`kmod_hash`], [`sort_in_hash_order`]);
 //! - [`lines`]: reading text as kmod's C reads it ([`fgets_chunks`],
-//!   [`logical_lines`]) and C-string helpers ([`until_nul`], [`c_isspace`]);
+//!   [`logical_lines`]), on the compat wing's C strings and ctype;
 //! - [`conf_dir`]: listing a configuration directory's `*.conf` files
 //!   ([`ConfFiles`]), with the messages of the tool that lists them.
 
@@ -23,7 +23,7 @@ pub mod modname;
 
 pub use conf_dir::{ConfDirWords, ConfFiles};
 pub use hash::{kmod_hash, sort_in_hash_order};
-pub use lines::{c_isspace, fgets_chunks, logical_lines, until_nul};
+pub use lines::{fgets_chunks, logical_lines};
 pub use modname::{modname_normalize, path_to_modname, string_lossy};
 
 /// Where kernel module directories live (kmod's `MODULE_DIRECTORY` on

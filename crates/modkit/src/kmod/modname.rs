@@ -6,8 +6,8 @@
 //! first NUL. [`string_lossy`] gives the text of a name for the parts of
 //! the library that keep names as `String`.
 
-use super::lines::until_nul;
 use super::PATH_MAX;
+use crate::compat::cstr::until_nul;
 
 /// kmod's `modname_normalize`: the bytes up to the first `.`, NUL or the
 /// end, every `-` turned into `_`, at most 4095 bytes (kmod's buffer is

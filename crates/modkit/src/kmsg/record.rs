@@ -28,6 +28,7 @@
 //! final newline loses its last characters). The dictionary is not parsed:
 //! dmesg prints none of it.
 
+use crate::compat::ctype::isspace;
 use crate::error::{Error, Result};
 
 /// The size of the buffer `/dev/kmsg` records are parsed in (util-linux's
@@ -174,16 +175,11 @@ fn at(b: &[u8], i: isize) -> u8 {
     }
 }
 
-#[inline]
-fn c_isspace(c: u8) -> bool {
-    matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
-}
-
 /// `strtol(s, &end, 10)` / `strtoumax`: (value, end, ERANGE). With no
 /// digits, `end` is `s` and the value 0.
 fn strto(b: &[u8], s: isize, signed: bool) -> (i64, u64, isize, bool) {
     let mut i = s;
-    while c_isspace(at(b, i)) {
+    while isspace(at(b, i)) {
         i += 1;
     }
     let mut neg = false;
@@ -406,7 +402,7 @@ fn parse_kmsg(b: &mut [u8], sz: usize, faclev: bool) -> Option<Record> {
     let end = sz as isize - 1;
     let mut rec = Record::new();
     let mut p: isize = 0;
-    while p < end && c_isspace(at(b, p)) {
+    while p < end && isspace(at(b, p)) {
         p += 1;
     }
     // The first position before the buffer reads as something other

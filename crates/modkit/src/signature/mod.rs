@@ -71,6 +71,7 @@ mod trailer;
 
 pub use trailer::{strip_signature, SIG_MAGIC};
 
+use crate::compat::cstr::until_nul;
 use oid::oid_to_text;
 use trailer::{trailer, PKEY_ALGO, PKEY_HASH_ALGO, PKEY_ID_PKCS7, PKEY_ID_TYPE};
 
@@ -152,12 +153,4 @@ pub fn format_hex(bytes: &[u8]) -> String {
         }
     }
     out
-}
-
-/// The part of `s` before its first NUL, as C's `strlen` sees it.
-fn until_nul(s: &[u8]) -> &[u8] {
-    match s.iter().position(|&b| b == 0) {
-        Some(end) => &s[..end],
-        None => s,
-    }
 }
