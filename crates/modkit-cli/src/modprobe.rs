@@ -198,6 +198,11 @@ struct Modprobe {
     ctx: Context,
     /// What `-D --format=json|dot` collects.
     shown: Vec<ShownAction>,
+    /// The modules whose removal is under way, outermost first: a module
+    /// met again on this chain is a loop of softdeps.
+    removing: Vec<ModuleId>,
+    /// Set once such a loop is found: the removal stops there.
+    softdep_loop: bool,
 }
 
 struct ShownAction {
@@ -481,6 +486,8 @@ fn run(prog: &str, argv: Vec<OsString>, out: &Rc<RefCell<Stdout>>) -> u8 {
         out: Rc::clone(out),
         ctx,
         shown: Vec::new(),
+        removing: Vec::new(),
+        softdep_loop: false,
     };
     let err = if mp.o.show_config {
         mp.show_config()
@@ -723,6 +730,9 @@ impl Modprobe {
             if let Err(e) = self.rmmod(a) {
                 err = Err(e);
             }
+            if self.softdep_loop {
+                break;
+            }
         }
         err
     }
@@ -752,14 +762,39 @@ impl Modprobe {
     fn rmmod_list(&mut self, list: &[ModuleId], stop_on_errors: bool) -> Res {
         for &m in list.iter().rev() {
             let r = self.rmmod_module(m, false, true);
-            if r.is_err() && stop_on_errors {
+            if self.softdep_loop || (r.is_err() && stop_on_errors) {
                 return r;
             }
         }
         Ok(())
     }
 
+    /// Removes one module with its softdeps, holders and unused
+    /// dependencies. A softdep loop (`a` pre: `b`, `b` post: `a`) is an
+    /// error that ends the removal: kmod 34 recurses along it until its
+    /// stack overflows (SIGSEGV), having printed what modkit prints up to
+    /// the loop.
     fn rmmod_module(&mut self, id: ModuleId, remove_holders: bool, ignore_builtin: bool) -> Res {
+        let name = self.ctx.name(id);
+        if self.removing.iter().any(|&m| self.ctx.name(m) == name) {
+            let mut chain: Vec<&str> = self.removing.iter().map(|&m| self.ctx.name(m)).collect();
+            chain.push(self.ctx.name(id));
+            self.err(&format!("softdep loop: {}\n", chain.join(" -> ")));
+            self.softdep_loop = true;
+            return Err(errno::ELOOP);
+        }
+        self.removing.push(id);
+        let r = self.rmmod_one_module(id, remove_holders, ignore_builtin);
+        self.removing.pop();
+        r
+    }
+
+    fn rmmod_one_module(
+        &mut self,
+        id: ModuleId,
+        remove_holders: bool,
+        ignore_builtin: bool,
+    ) -> Res {
         let name = self.ctx.name(id).to_string();
         let (mut pre, mut post, mut cmd) = (Vec::new(), Vec::new(), None);
         if !self.o.ignore_commands {
@@ -787,7 +822,10 @@ impl Modprobe {
         }
         // 1. post softdeps, 2. holders, 3. the module, 4. unused
         // dependencies, 5. pre softdeps
-        let _ = self.rmmod_list(&post, false);
+        let r = self.rmmod_list(&post, false);
+        if self.softdep_loop {
+            return r;
+        }
         if remove_holders {
             if let Some(holders) = self.ctx.holders(id) {
                 self.rmmod_list(&holders, true)?;
@@ -812,7 +850,10 @@ impl Modprobe {
                 }
             }
         }
-        let _ = self.rmmod_list(&pre, false);
+        let r = self.rmmod_list(&pre, false);
+        if self.softdep_loop {
+            return r;
+        }
         Ok(())
     }
 

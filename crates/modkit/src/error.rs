@@ -41,6 +41,8 @@ pub mod errno {
     pub const ENOSYS: i32 = 38;
     /// No data available: a section or value is absent.
     pub const ENODATA: i32 = 61;
+    /// Too many levels of symbolic links (here: a loop of softdeps).
+    pub const ELOOP: i32 = 40;
     /// Bad message: corrupt compressed stream.
     pub const EBADMSG: i32 = 74;
     /// Operation not supported.
