@@ -5,8 +5,11 @@
 //!
 //! The live log can change between the two runs (a new kernel message), so
 //! a live mismatch is retried. util-linux computes the boot time from the
-//! clocks at each run, so ISO timestamps (microseconds) may differ by a
-//! microsecond between two runs: those are compared with that tolerance.
+//! clocks at each run, so ISO timestamps (microseconds) may differ between
+//! two runs: by a microsecond of truncation, and by what the system clock
+//! was slewed in between (4 µs seen on a loaded machine): those are
+//! compared with a tolerance of 50 µs, far below any error of time zone,
+//! format or boot time.
 //!
 //! Nothing here clears the log or changes console levels: `-C`, `-c`,
 //! `-D`, `-E` and `-n` are only tested where they fail before acting. The
@@ -91,7 +94,7 @@ fn split_iso(s: &[u8]) -> (Vec<u8>, Vec<i64>) {
     (text, stamps)
 }
 
-/// Equal, or equal but for ISO timestamps within 2 microseconds.
+/// Equal, or equal but for ISO timestamps within 50 microseconds.
 fn same_output(a: &[u8], b: &[u8]) -> bool {
     if a == b {
         return true;
@@ -101,7 +104,7 @@ fn same_output(a: &[u8], b: &[u8]) -> bool {
     ta == tb
         && !sa.is_empty()
         && sa.len() == sb.len()
-        && sa.iter().zip(&sb).all(|(x, y)| (x - y).abs() <= 2)
+        && sa.iter().zip(&sb).all(|(x, y)| (x - y).abs() <= 50)
 }
 
 fn describe(args: &[&OsStr], env: &[(&str, &OsStr)]) -> String {
