@@ -23,6 +23,7 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
+use super::cat;
 use crate::compat::cstr::until_nul;
 use crate::compat::ere::Regex;
 use crate::error::{errno_of, strerror};
@@ -73,10 +74,6 @@ pub const DEPMOD_D_WORDS: ConfDirWords = ConfDirWords {
     unstatable_separator: b"",
     rejoin_file_path: true,
 };
-
-fn cat(parts: &[&[u8]]) -> Vec<u8> {
-    parts.concat()
-}
 
 /// `strtok_r(line, "\t ")` words of a C string.
 fn words(line: &[u8]) -> impl Iterator<Item = &[u8]> {

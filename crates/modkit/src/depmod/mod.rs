@@ -183,6 +183,28 @@ fn serr(e: Errno) -> &'static [u8] {
     strerror(e).as_bytes()
 }
 
+/// kmod's message for a failed `*at` call on a directory entry:
+/// `CALL(FD, NAME[, FLAGS]): ERROR\n` (`flags` with its leading `, `).
+fn at_call_failed(
+    call: &[u8],
+    fd: usize,
+    name: &[u8],
+    flags: &[u8],
+    e: &std::io::Error,
+) -> Vec<u8> {
+    cat(&[
+        call,
+        b"(",
+        fd.to_string().as_bytes(),
+        b", ",
+        name,
+        flags,
+        b"): ",
+        serr(crate::error::errno_of(e)),
+        b"\n",
+    ])
+}
+
 /// Messages with kmod's filter and CRIT behaviour, and standard output.
 pub(crate) struct Log<'a> {
     logger: &'a dyn Logger,

@@ -3,10 +3,9 @@
 use std::ffi::OsStr;
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
 
-use super::{cat, Depmod, R};
-use crate::error::{errno, errno_of, strerror, Errno};
+use super::{cat, os, serr, Depmod, R};
+use crate::error::{errno, errno_of, Errno};
 use crate::fsutil;
 use crate::index::IndexBuilder as Trie;
 use crate::kmod::{fgets_chunks, path_to_modname, sort_in_hash_order, PATH_MAX};
@@ -36,14 +35,6 @@ const OUTPUTS: &[(&str, Generator)] = &[
     ("modules.builtin.alias.bin", builtin_alias_bin),
     ("modules.devname", devname),
 ];
-
-fn os(b: &[u8]) -> &Path {
-    Path::new(OsStr::from_bytes(b))
-}
-
-fn serr(e: Errno) -> &'static [u8] {
-    strerror(e).as_bytes()
-}
 
 /// Writes every output (or prints them with `-n`); `Ok(false)` when one
 /// failed in a way that makes depmod exit with a failure.

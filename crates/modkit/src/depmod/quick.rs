@@ -5,7 +5,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 
 use super::search::has_kmod_ext;
-use super::{cat, os, serr, Depmod};
+use super::{at_call_failed, cat, os, serr, Depmod};
 use crate::compat::cstr::until_nul;
 use crate::error::errno_of;
 use crate::kmod::PATH_MAX;
@@ -79,15 +79,7 @@ impl Depmod<'_> {
             let st = match std::fs::metadata(os(&full)) {
                 Ok(m) => m,
                 Err(e) => {
-                    let msg = cat(&[
-                        b"fstatat(",
-                        fd.to_string().as_bytes(),
-                        b", ",
-                        name,
-                        b"): ",
-                        serr(errno_of(&e)),
-                        b"\n",
-                    ]);
+                    let msg = at_call_failed(b"fstatat", fd, name, b"", &e);
                     self.log.err(&msg);
                     continue;
                 }
@@ -103,15 +95,7 @@ impl Depmod<'_> {
                 let sub = match std::fs::read_dir(os(&full)) {
                     Ok(s) => s,
                     Err(e) => {
-                        let msg = cat(&[
-                            b"openat(",
-                            fd.to_string().as_bytes(),
-                            b", ",
-                            name,
-                            b", O_RDONLY): ",
-                            serr(errno_of(&e)),
-                            b"\n",
-                        ]);
+                        let msg = at_call_failed(b"openat", fd, name, b", O_RDONLY", &e);
                         self.log.err(&msg);
                         continue;
                     }

@@ -7,7 +7,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 
 use super::config::Search;
-use super::{cat, os, serr, Depmod, Mod, KMOD_EXTS, R};
+use super::{at_call_failed, cat, os, serr, Depmod, Mod, KMOD_EXTS, R};
 use crate::error::{errno, errno_of, Errno};
 use crate::kmod::path_to_modname;
 
@@ -263,15 +263,7 @@ impl Depmod<'_> {
                 Ok(t) if t.is_dir() => true,
                 _ => match std::fs::metadata(os(path)) {
                     Err(e) => {
-                        let msg = cat(&[
-                            b"fstatat(",
-                            fd.to_string().as_bytes(),
-                            b", ",
-                            name,
-                            b"): ",
-                            serr(errno_of(&e)),
-                            b"\n",
-                        ]);
+                        let msg = at_call_failed(b"fstatat", fd, name, b"", &e);
                         self.log.err(&msg);
                         continue;
                     }
@@ -297,15 +289,7 @@ impl Depmod<'_> {
                         self.search_dir(sub, path, fd + 1);
                     }
                     Err(e) => {
-                        let msg = cat(&[
-                            b"openat(",
-                            fd.to_string().as_bytes(),
-                            b", ",
-                            name,
-                            b", O_RDONLY): ",
-                            serr(errno_of(&e)),
-                            b"\n",
-                        ]);
+                        let msg = at_call_failed(b"openat", fd, name, b", O_RDONLY", &e);
                         self.log.err(&msg);
                     }
                 }
