@@ -13,21 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use modkit::compat::fnmatch::fnmatch;
-
-/// xorshift64*: deterministic, so a difference reproduces.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
+use modkit_testkit::Rng;
 
 /// A scratch directory removed when dropped, also when a test fails.
 struct Scratch(PathBuf);

@@ -4,49 +4,13 @@
 //! bounded time — never a panic, a stack overflow or a hang. Offline: no
 //! reference tool or tree is needed.
 
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use modkit::compat::ere::{Regex, RegexError};
 use modkit::compat::tz::{TimeZone, Tm};
 use modkit::depmod::config::Config;
 use modkit::kmod::Level;
-
-/// xorshift64*: a small deterministic generator, so failures reproduce.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
-
-/// A scratch directory removed when dropped, also when a test fails.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("modkit-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use modkit_testkit::{Rng, ScratchDir};
 
 /// The patterns of issue 10 in a depmod.d file: 20,000 nested `(` (closed
 /// and unclosed) and `(){32767}x` overflowed the stack (glibc's own regcomp
@@ -55,7 +19,7 @@ impl Drop for Scratch {
 /// rejects, which depmod reports (at INFO) as not matching.
 #[test]
 fn depmod_d_hostile_patterns_are_bounded() {
-    let dir = Scratch::new("hostile-depmod-d");
+    let dir = ScratchDir::new("hostile-depmod-d");
     let nested = format!("{}x{}", "(".repeat(20_000), ")".repeat(20_000));
     let open = "(".repeat(20_000);
     let conf = format!(
@@ -252,7 +216,7 @@ fn tzif_reader_reads_what_glibc_reads() {
 /// string, and a path is not one, so the zone is UTC.
 #[test]
 fn tzif_huge_counts_are_rejected() {
-    let dir = Scratch::new("hostile-tzif");
+    let dir = ScratchDir::new("hostile-tzif");
     let path = dir.path().join("bogus");
     let mut f = header(b'2', [0, 0, 0, 0, 1, 4]);
     f.extend_from_slice(&[0, 0, 0, 0, 0, 0, b'U', b'T', b'C', 0]);
@@ -306,7 +270,7 @@ fn tzif_truncated_and_mutated_never_panic() {
             d[at] = match rng.below(4) {
                 0 => 0xff,
                 1 => 0,
-                2 => rng.next() as u8,
+                2 => rng.next_u64() as u8,
                 _ => d[at] ^ (1 << rng.below(8)),
             };
         }

@@ -13,22 +13,7 @@ use modkit::builtin;
 use modkit::index::Index;
 use modkit::module::Module;
 use modkit::signature;
-use modkit_testkit::{runs, ScratchDir, Tier};
-
-/// xorshift64*: a small deterministic generator, so failures reproduce.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
+use modkit_testkit::{runs, Rng, ScratchDir, Tier};
 
 fn tree_file(tree: &str, rel: &str) -> Vec<u8> {
     let root = modkit_testkit::cache_dir().join("trees").join(tree);
@@ -63,7 +48,7 @@ fn mutate(rng: &mut Rng, data: &[u8], hot: usize) -> Vec<u8> {
                 0 => [0xff; 8],
                 1 => [0; 8],
                 2 => (d.len() as u64 + rng.below(64) as u64).to_le_bytes(),
-                _ => rng.next().to_le_bytes(),
+                _ => rng.next_u64().to_le_bytes(),
             };
             let w = if rng.below(2) == 0 { 4 } else { 8 };
             d[i..i + w].copy_from_slice(&v[..w]);
@@ -73,7 +58,7 @@ fn mutate(rng: &mut Rng, data: &[u8], hot: usize) -> Vec<u8> {
             // tamper near the end: signature trailer, last nodes
             let n = d.len();
             let i = n - 1 - rng.below(64.min(n));
-            d[i] = rng.next() as u8;
+            d[i] = rng.next_u64() as u8;
         }
     }
     d
@@ -138,7 +123,7 @@ fn mutated_signature_trailers_never_panic() {
         let mut d = data.clone();
         for _ in 0..1 + rng.below(4) {
             let i = d.len() - 1 - rng.below(tail);
-            d[i] = rng.next() as u8;
+            d[i] = rng.next_u64() as u8;
         }
         let _ = signature::parse_appended(&d);
         let _ = signature::strip_signature(&d);
