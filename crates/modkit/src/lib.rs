@@ -31,6 +31,8 @@
 //! - [`kernel`] — loading and unloading modules (`insmod`, `rmmod`).
 //! - [`process`] — C process behaviour the tools need back: dying of `SIGPIPE`,
 //!   leaving terminal signals to a pager, opening the console without taking it.
+//! - [`kallsyms`] — the kernel's symbol table (`/proc/kallsyms`, `System.map`):
+//!   symbols by name, compiler-renamed copies, addresses named as `%pS` names them.
 //! - [`loaded`] — the running kernel's modules (`/proc/modules`, `/sys/module`).
 //! - [`kmsg`] — the kernel log: reading `/dev/kmsg`, the `syslog(2)` actions, and the one
 //!   record parser (`/dev/kmsg` and `syslog(2)` formats, exactly as util-linux's dmesg).
@@ -60,6 +62,7 @@ pub mod elf;
 pub mod error;
 pub mod fsutil;
 pub mod index;
+pub mod kallsyms;
 pub mod kernel;
 pub mod kmod;
 pub mod kmsg;

@@ -1,0 +1,428 @@
+//! The kernel's symbol table as `/proc/kallsyms` and a `System.map` show it.
+//!
+//! Each line is `ADDRESS TYPE NAME`, and for a loaded module's symbols a tab
+//! and `[MODULE]` after the name (`System.map` has no module column). The
+//! type letter is `nm`'s: upper case is global, lower case local; `t`/`T`
+//! text, `d`/`D` data, `r`/`R` read-only data, `b`/`B` bss, `w`/`W` weak,
+//! `a`/`A` absolute, `u` unique.
+//!
+//! When `kptr_restrict` is set, or the reader is not root, the kernel prints
+//! every address as zeros: [`SymbolTable::addresses_hidden`] says so, and
+//! address lookups then find nothing rather than a wrong answer.
+//!
+//! Address lookup follows the kernel's own (`kallsyms_lookup`, which `%pS`
+//! prints as `name+0xOFF/0xSIZE [module]`): the symbol with the highest
+//! address not above the one asked, the first of several at the same address
+//! in table order; its size runs to the next higher address of the same
+//! owner (the core kernel or one module). Absolute symbols are not places in
+//! code and are skipped.
+
+use std::path::Path;
+
+use crate::error::{Error, Result};
+
+/// One symbol: a line of `/proc/kallsyms` or `System.map`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Symbol {
+    /// Its address (zero when the kernel hides addresses).
+    pub address: u64,
+    /// The `nm` type letter (`T`, `t`, `D`, `r`, ...).
+    pub kind: u8,
+    /// The symbol's name, e.g. `do_sys_open` or `foo.isra.0`.
+    pub name: String,
+    /// The loaded module it belongs to (`[MODULE]`), `None` for the core kernel.
+    pub module: Option<String>,
+}
+
+impl Symbol {
+    /// Whether it is code (`t`, `T`, or a weak `w`/`W` symbol in text).
+    pub fn is_text(&self) -> bool {
+        matches!(self.kind, b't' | b'T' | b'w' | b'W')
+    }
+
+    /// Whether it is global (an upper-case type letter).
+    pub fn is_global(&self) -> bool {
+        self.kind.is_ascii_uppercase()
+    }
+
+    /// The name without the suffixes the compiler adds to copies it makes
+    /// (`.isra.0`, `.constprop.0`, `.part.0`, `.cold`, `.llvm.123`...): see
+    /// [`base_name`].
+    pub fn base_name(&self) -> &str {
+        base_name(&self.name)
+    }
+}
+
+/// Where an address falls: a symbol, the offset into it and its size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Location<'a> {
+    /// The symbol the address is in.
+    pub symbol: &'a Symbol,
+    /// Bytes from the symbol's start.
+    pub offset: u64,
+    /// Bytes to the next symbol of the same owner; `None` for an owner's
+    /// last symbol (the table does not say where it ends).
+    pub size: Option<u64>,
+}
+
+impl std::fmt::Display for Location<'_> {
+    /// As the kernel's `%pS`: `name+0xOFF/0xSIZE [module]` (`/0xSIZE` left
+    /// out when the size is unknown).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}+{:#x}", self.symbol.name, self.offset)?;
+        if let Some(size) = self.size {
+            write!(f, "/{size:#x}")?;
+        }
+        if let Some(m) = &self.symbol.module {
+            write!(f, " [{m}]")?;
+        }
+        Ok(())
+    }
+}
+
+/// A parsed symbol table, indexed by address.
+#[derive(Clone, Debug, Default)]
+pub struct SymbolTable {
+    symbols: Vec<Symbol>,
+    /// Indices into `symbols` of the non-absolute ones, by (address, table
+    /// order).
+    by_address: Vec<u32>,
+    hidden: bool,
+}
+
+/// The path of the running kernel's table.
+pub const PROC_KALLSYMS: &str = "/proc/kallsyms";
+
+impl SymbolTable {
+    /// Reads and parses a table from a file (`/proc/kallsyms` or a `System.map`).
+    pub fn read(path: impl AsRef<Path>) -> Result<SymbolTable> {
+        let path = path.as_ref();
+        let data = std::fs::read(path).map_err(|e| Error::io(e, path.display()))?;
+        SymbolTable::parse(&data).map_err(|e| Error::invalid(format!("{}: {e}", path.display())))
+    }
+
+    /// Reads the running kernel's table, `/proc/kallsyms`.
+    pub fn running() -> Result<SymbolTable> {
+        SymbolTable::read(PROC_KALLSYMS)
+    }
+
+    /// Parses a table. Empty lines are skipped; anything else that is not
+    /// `ADDRESS TYPE NAME [\t[MODULE]]` is an error naming the line.
+    pub fn parse(data: &[u8]) -> std::result::Result<SymbolTable, ParseError> {
+        let mut symbols = Vec::with_capacity(data.len() / 40);
+        for (n, line) in data.split(|&b| b == b'\n').enumerate() {
+            if line.is_empty() {
+                continue;
+            }
+            let sym = parse_line(line).ok_or(ParseError { line: n + 1 })?;
+            symbols.push(sym);
+        }
+        if symbols.len() > u32::MAX as usize {
+            return Err(ParseError {
+                line: symbols.len(),
+            });
+        }
+        Ok(SymbolTable::from_symbols(symbols))
+    }
+
+    /// Builds a table from symbols in table order.
+    pub fn from_symbols(symbols: Vec<Symbol>) -> SymbolTable {
+        let hidden = !symbols.is_empty() && symbols.iter().all(|s| s.address == 0);
+        let mut by_address: Vec<u32> = (0..symbols.len() as u32)
+            .filter(|&i| !matches!(symbols[i as usize].kind, b'a' | b'A'))
+            .collect();
+        // Stable: symbols at one address keep table order.
+        by_address.sort_by_key(|&i| symbols[i as usize].address);
+        SymbolTable {
+            symbols,
+            by_address,
+            hidden,
+        }
+    }
+
+    /// Every symbol, in table order.
+    pub fn symbols(&self) -> &[Symbol] {
+        &self.symbols
+    }
+
+    /// Whether every address reads as zero: `kptr_restrict`, or a reader
+    /// without `CAP_SYSLOG`, made the kernel hide them.
+    pub fn addresses_hidden(&self) -> bool {
+        self.hidden
+    }
+
+    /// The symbols with exactly this name (several for a name that is local
+    /// to several files, or exported and also local to a module).
+    pub fn named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Symbol> + 'a {
+        self.symbols.iter().filter(move |s| s.name == name)
+    }
+
+    /// The compiler-made copies of a function: symbols whose [`base_name`]
+    /// is `name` but whose name is not (`name.isra.0`, `name.constprop.0`...).
+    pub fn renamed_copies<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Symbol> + 'a {
+        self.symbols
+            .iter()
+            .filter(move |s| s.name != name && s.base_name() == name)
+    }
+
+    /// The symbol an address is in, as the kernel's `%pS` would name it;
+    /// `None` below the first symbol or when addresses are hidden.
+    pub fn lookup(&self, address: u64) -> Option<Location<'_>> {
+        if self.hidden {
+            return None;
+        }
+        let sym = |i: u32| &self.symbols[i as usize];
+        // The last symbol at or below the address...
+        let after = self
+            .by_address
+            .partition_point(|&i| sym(i).address <= address);
+        if after == 0 {
+            return None;
+        }
+        let mut pos = after - 1;
+        let start = sym(self.by_address[pos]).address;
+        // ...the first of those at its address...
+        while pos > 0 && sym(self.by_address[pos - 1]).address == start {
+            pos -= 1;
+        }
+        let symbol = sym(self.by_address[pos]);
+        // ...and the size up to the next higher address of the same owner.
+        let size = self.by_address[after..]
+            .iter()
+            .map(|&i| sym(i))
+            .find(|s| s.module == symbol.module)
+            .map(|s| s.address - start);
+        Some(Location {
+            symbol,
+            offset: address - start,
+            size,
+        })
+    }
+
+    /// The loaded modules the table names, in table order, each once.
+    pub fn modules(&self) -> Vec<&str> {
+        let mut seen: Vec<&str> = Vec::new();
+        for m in self.symbols.iter().filter_map(|s| s.module.as_deref()) {
+            if seen.last() != Some(&m) && !seen.contains(&m) {
+                seen.push(m);
+            }
+        }
+        seen
+    }
+}
+
+/// A line of a symbol table that is not `ADDRESS TYPE NAME [\t[MODULE]]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ParseError {
+    /// Its number, from 1.
+    pub line: usize,
+}
+
+impl std::fmt::Display for ParseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "line {}: not a symbol table line (ADDRESS TYPE NAME [[MODULE]])",
+            self.line
+        )
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+fn parse_line(line: &[u8]) -> Option<Symbol> {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let mut fields = line
+        .split(|&b| b == b' ' || b == b'\t')
+        .filter(|f| !f.is_empty());
+    let address = fields.next()?;
+    if address.is_empty() || address.len() > 16 {
+        return None;
+    }
+    let address = u64::from_str_radix(std::str::from_utf8(address).ok()?, 16).ok()?;
+    let kind = match fields.next()? {
+        [k] if k.is_ascii_alphabetic() || *k == b'?' => *k,
+        _ => return None,
+    };
+    let name = String::from_utf8(fields.next()?.to_vec()).ok()?;
+    let module = match fields.next() {
+        None => None,
+        Some(m) => {
+            let inner = m.strip_prefix(b"[")?.strip_suffix(b"]")?;
+            if inner.is_empty() {
+                return None;
+            }
+            Some(String::from_utf8(inner.to_vec()).ok()?)
+        }
+    };
+    if fields.next().is_some() {
+        return None;
+    }
+    Some(Symbol {
+        address,
+        kind,
+        name,
+        module,
+    })
+}
+
+/// A function's name without the suffixes the compiler gives the copies it
+/// makes of it: `.isra.N`, `.constprop.N`, `.part.N`, `.cold`, `.cold.N`,
+/// `.llvm.N`, `.lto_priv.N`, possibly several (`foo.constprop.0.isra.0`).
+/// A name without such a suffix is returned whole.
+pub fn base_name(name: &str) -> &str {
+    const SUFFIXES: &[&str] = &["isra", "constprop", "part", "cold", "llvm", "lto_priv"];
+    let mut end = name.len();
+    // Walk the dot-separated components from the first suffix keyword on.
+    let mut parts = name.split('.');
+    let first = parts.next().unwrap_or("");
+    let mut offset = first.len();
+    let mut rest = parts.peekable();
+    while let Some(part) = rest.next() {
+        if SUFFIXES.contains(&part) {
+            if end == name.len() {
+                end = offset;
+            }
+            // An optional number follows the keyword.
+            if rest
+                .peek()
+                .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
+            {
+                offset += 1 + part.len();
+                let n = rest.next().unwrap_or("");
+                offset += 1 + n.len();
+                continue;
+            }
+        } else if end != name.len() {
+            // Something that is not a suffix after a suffix: not a copy.
+            return name;
+        }
+        offset += 1 + part.len();
+    }
+    if end == 0 {
+        name
+    } else {
+        &name[..end]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TABLE: &[u8] = b"\
+ffffffff81000000 T _stext
+ffffffff81000000 T _text
+ffffffff81001000 T do_thing
+ffffffff81001040 t do_thing.isra.0
+ffffffff81001100 T other
+0000000000000000 A fixed_percpu_data
+ffffffffc0a00000 t helper\t[mk_chain_a]
+ffffffffc0a00080 T mk_chain_a_value\t[mk_chain_a]
+ffffffffc0b00000 t helper\t[mk_chain_b]
+";
+
+    #[test]
+    fn parses_core_and_module_lines() {
+        let t = SymbolTable::parse(TABLE).unwrap();
+        assert_eq!(t.symbols().len(), 9);
+        let s = &t.symbols()[6];
+        assert_eq!(s.name, "helper");
+        assert_eq!(s.kind, b't');
+        assert_eq!(s.module.as_deref(), Some("mk_chain_a"));
+        assert_eq!(t.modules(), vec!["mk_chain_a", "mk_chain_b"]);
+        assert_eq!(t.named("helper").count(), 2);
+        assert!(!t.addresses_hidden());
+    }
+
+    #[test]
+    fn lookup_names_like_percent_ps() {
+        let t = SymbolTable::parse(TABLE).unwrap();
+        assert_eq!(
+            t.lookup(0xffffffff81000004).unwrap().to_string(),
+            "_stext+0x4/0x1000"
+        );
+        assert_eq!(
+            t.lookup(0xffffffff81001010).unwrap().to_string(),
+            "do_thing+0x10/0x40"
+        );
+        assert_eq!(
+            t.lookup(0xffffffffc0a00010).unwrap().to_string(),
+            "helper+0x10/0x80 [mk_chain_a]"
+        );
+        // The last symbol of an owner has no known size, even with another
+        // owner's symbols above it.
+        assert_eq!(
+            t.lookup(0xffffffffc0a00084).unwrap().to_string(),
+            "mk_chain_a_value+0x4 [mk_chain_a]"
+        );
+        // The core's last symbol stops at the next core symbol only.
+        assert_eq!(t.lookup(0xffffffff81001104).unwrap().size, None);
+        assert!(t.lookup(0x1000).is_none());
+    }
+
+    #[test]
+    fn hidden_addresses_are_said_and_never_looked_up() {
+        let t =
+            SymbolTable::parse(b"0000000000000000 T _text\n0000000000000000 t foo\t[m]\n").unwrap();
+        assert!(t.addresses_hidden());
+        assert!(t.lookup(0).is_none());
+    }
+
+    #[test]
+    fn system_map_and_bad_lines() {
+        let t =
+            SymbolTable::parse(b"ffffffff81000000 T _text\r\n\nffffffff81000010 t x\n").unwrap();
+        assert_eq!(t.symbols().len(), 2);
+        for bad in [
+            &b"ffffffff81000000 T\n"[..],
+            b"zz T x\n",
+            b"ffffffff81000000 TT x\n",
+            b"ffffffff81000000 T x [m\n",
+            b"ffffffff81000000 T x [m] extra\n",
+            b"11ffffffff81000000 T x\n",
+        ] {
+            let e = SymbolTable::parse(bad).unwrap_err();
+            assert_eq!(e.line, 1, "{:?}", String::from_utf8_lossy(bad));
+        }
+        assert_eq!(
+            SymbolTable::parse(b"ffffffff81000000 T a\nbad\n")
+                .unwrap_err()
+                .line,
+            2
+        );
+    }
+
+    #[test]
+    fn base_names_strip_compiler_suffixes() {
+        for (name, base) in [
+            ("foo", "foo"),
+            ("foo.isra.0", "foo"),
+            ("foo.constprop.0", "foo"),
+            ("foo.constprop.0.isra.0", "foo"),
+            ("foo.part.3", "foo"),
+            ("foo.cold", "foo"),
+            ("foo.cold.12", "foo"),
+            ("foo.llvm.1234567", "foo"),
+            ("foo.lto_priv.0", "foo"),
+            ("__func__.1", "__func__.1"),
+            ("foo.isra.0.bar", "foo.isra.0.bar"),
+            (".isra.0", ".isra.0"),
+            ("a.b", "a.b"),
+        ] {
+            assert_eq!(base_name(name), base, "{name}");
+        }
+        let t = SymbolTable::parse(TABLE).unwrap();
+        let copies: Vec<_> = t.renamed_copies("do_thing").map(|s| &s.name).collect();
+        assert_eq!(copies, ["do_thing.isra.0"]);
+    }
+
+    #[test]
+    fn reads_this_machines_table_when_there_is_one() {
+        // /proc/kallsyms exists on every Linux; whatever it holds must parse.
+        if let Ok(data) = std::fs::read(PROC_KALLSYMS) {
+            let t = SymbolTable::parse(&data).unwrap();
+            assert!(!t.symbols().is_empty());
+        }
+    }
+}
