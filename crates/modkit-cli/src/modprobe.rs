@@ -510,9 +510,17 @@ fn run(prog: &str, argv: Vec<OsString>, out: &Rc<RefCell<Stdout>>) -> u8 {
     u8::from(err.is_err())
 }
 
-/// kmod falls back to syslog when standard error is closed.
+/// kmod falls back to syslog when standard error is closed: `fstat(2)` on
+/// descriptor 2 fails (here on a duplicate of it, which fails the same way
+/// with `EBADF`; no `/proc` needed, as in a build root).
 fn stderr_usable() -> bool {
-    std::fs::metadata("/proc/self/fd/2").is_ok() || std::fs::metadata("/dev/stderr").is_ok()
+    use std::os::fd::AsFd;
+    std::io::stderr()
+        .as_fd()
+        .try_clone_to_owned()
+        .map(std::fs::File::from)
+        .and_then(|f| f.metadata())
+        .is_ok()
 }
 
 type Res = std::result::Result<(), Errno>;

@@ -139,7 +139,7 @@ pub fn insert_module(path: &Path, params: &[u8], force: Force) -> Result<(), Loa
         logged: compression::libkmod_log_function(&e).map(|_| e.detail().to_string()),
     })?;
     if !force.vermagic && !force.modversions {
-        return sys::init_module(&image, params).map_err(LoadError::quiet);
+        return sys::init_module_image(&image, params).map_err(LoadError::quiet);
     }
     let elf = Elf::parse(&image).map_err(|e| LoadError::quiet(e.errno()))?;
     let stripped = elf
@@ -151,7 +151,7 @@ pub fn insert_module(path: &Path, params: &[u8], force: Force) -> Result<(), Loa
                 e.strerror()
             )),
         })?;
-    sys::init_module(&stripped, params).map_err(LoadError::quiet)
+    sys::init_module_image(&stripped, params).map_err(LoadError::quiet)
 }
 
 /// Unloads module `name` without waiting for it to become unused;
@@ -161,7 +161,7 @@ pub fn remove_module(name: &str, force: bool) -> Result<(), Errno> {
     if force {
         flags |= sys::O_TRUNC;
     }
-    sys::delete_module(name, flags)
+    sys::delete_module_named(name, flags)
 }
 
 #[cfg(test)]

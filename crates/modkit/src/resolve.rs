@@ -412,12 +412,11 @@ pub fn alias_normalize(alias: &str) -> Result<String> {
     Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
-/// The running kernel's release (`uname -r`), read from
-/// `/proc/sys/kernel/osrelease`.
+/// The running kernel's release (`uname -r`), from `uname(2)` as kmod
+/// asks for it: it needs no `/proc`, so it works in build roots and chroots.
 pub fn kernel_release() -> Result<String> {
-    let path = "/proc/sys/kernel/osrelease";
-    let s = std::fs::read_to_string(path).map_err(|e| Error::io(e, path))?;
-    Ok(s.trim_end_matches('\n').to_string())
+    let release = crate::sys::uname_release().map_err(|e| Error::new(e, "uname() failed"))?;
+    Ok(String::from_utf8_lossy(&release).into_owned())
 }
 
 /// Makes `path` absolute the way kmod's `path_make_absolute_cwd` does: an

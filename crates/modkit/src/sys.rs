@@ -1,6 +1,7 @@
 //! The only place in the library with `unsafe` code: thin wrappers over the
 //! Linux system calls that the standard library does not offer —
-//! `finit_module(2)`, `init_module(2)` and `delete_module(2)` for modules;
+//! `finit_module(2)`, `init_module(2)` and `delete_module(2)` for modules,
+//! `uname(2)` for the kernel release;
 //! `syslog(2)` (`klogctl`), `lseek(SEEK_DATA)` and `clock_gettime(2)` for
 //! the kernel log; the two signal dispositions `dmesg` needs; and a
 //! read-only file mapping (`mmap(2)`) for the module indexes.
@@ -61,15 +62,29 @@ pub fn finit_module(file: &impl AsRawFd, params: &[u8], flags: u32) -> Result<()
     }
 }
 
-/// Loads a module from memory: `init_module(image, len, params)`.
-pub fn init_module(image: &[u8], params: &[u8]) -> Result<(), Errno> {
+// glibc (and musl) export the two module calls that have long existed as
+// functions, without declaring them in a header; kmod declares and calls
+// them the same way. Calling the C library rather than `syscall(2)` matters
+// beyond taste: LD_PRELOAD-based harnesses (kmod's own test suite) and
+// tracing tools wrap these functions. `finit_module` has no such wrapper in
+// glibc 2.36-2.41, so it stays a `syscall(2)`, as in kmod.
+extern "C" {
+    fn init_module(
+        image: *const libc::c_void,
+        len: libc::c_ulong,
+        params: *const libc::c_char,
+    ) -> libc::c_long;
+    fn delete_module(name: *const libc::c_char, flags: libc::c_uint) -> libc::c_long;
+}
+
+/// Loads a module from memory: the C library's `init_module(image, len, params)`.
+pub fn init_module_image(image: &[u8], params: &[u8]) -> Result<(), Errno> {
     let params = cstring(params)?;
     // SAFETY: `image` is a valid slice of `image.len()` bytes and `params`
     // a valid NUL-terminated string; both outlive the call, and the kernel
-    // only reads them.
+    // only reads them. The declaration above matches glibc's and musl's.
     let r = unsafe {
-        libc::syscall(
-            libc::SYS_init_module,
+        init_module(
             image.as_ptr() as *const libc::c_void,
             image.len() as libc::c_ulong,
             params.as_ptr(),
@@ -82,22 +97,37 @@ pub fn init_module(image: &[u8], params: &[u8]) -> Result<(), Errno> {
     }
 }
 
-/// Unloads a module by name: `delete_module(name, flags)`.
-pub fn delete_module(name: &str, flags: u32) -> Result<(), Errno> {
+/// Unloads a module by name: the C library's `delete_module(name, flags)`.
+pub fn delete_module_named(name: &str, flags: u32) -> Result<(), Errno> {
     let name = cstring(name.as_bytes())?;
-    // SAFETY: `name` is a valid NUL-terminated string that outlives the call.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_delete_module,
-            name.as_ptr(),
-            flags as libc::c_uint,
-        )
-    };
+    // SAFETY: `name` is a valid NUL-terminated string that outlives the
+    // call. The declaration above matches glibc's and musl's.
+    let r = unsafe { delete_module(name.as_ptr(), flags as libc::c_uint) };
     if r == 0 {
         Ok(())
     } else {
         Err(last_errno())
     }
+}
+
+/// The running kernel's release, `uname(2)`'s `release` field (what kmod
+/// reads; unlike `/proc/sys/kernel/osrelease` it needs no `/proc`, as in a
+/// build root or chroot).
+pub fn uname_release() -> Result<Vec<u8>, Errno> {
+    // SAFETY: `utsname` is plain old data; zeroed is a valid value.
+    let mut uts: libc::utsname = unsafe { std::mem::zeroed() };
+    // SAFETY: `uts` is a valid, writable utsname for the duration of the call.
+    let r = unsafe { libc::uname(&mut uts) };
+    if r != 0 {
+        return Err(last_errno());
+    }
+    let release: Vec<u8> = uts
+        .release
+        .iter()
+        .take_while(|&&c| c != 0)
+        .map(|&c| c as u8)
+        .collect();
+    Ok(release)
 }
 
 /// `syslog(2)` (glibc's `klogctl`) for the actions that take a buffer:
@@ -279,7 +309,14 @@ mod tests {
 
     #[test]
     fn interior_nul_is_rejected_before_the_call() {
-        assert_eq!(delete_module("a\0b", 0), Err(errno::EINVAL));
-        assert_eq!(init_module(b"", b"x\0y"), Err(errno::EINVAL));
+        assert_eq!(delete_module_named("a\0b", 0), Err(errno::EINVAL));
+        assert_eq!(init_module_image(b"", b"x\0y"), Err(errno::EINVAL));
+    }
+
+    #[test]
+    fn uname_release_is_the_kernel_release() {
+        let release = uname_release().unwrap();
+        let proc = std::fs::read("/proc/sys/kernel/osrelease").unwrap();
+        assert_eq!(release, proc.strip_suffix(b"\n").unwrap());
     }
 }
