@@ -479,6 +479,7 @@ fn run(prog: &str, argv: Vec<OsString>, out: &Rc<RefCell<Stdout>>) -> u8 {
             return 1;
         }
     };
+    ctx.module_dir().load_resources(&*log);
     let mut mp = Modprobe {
         o,
         log,

@@ -508,3 +508,86 @@ fn show_depends_json_and_dot_agree_with_kmod_text() {
         assert!(std::fs::metadata(&out).unwrap().len() > 100);
     }
 }
+
+/// Each index of a small real tree broken in turn (another file's magic, a
+/// future major version, cut inside the header, empty): modprobe opens the
+/// indexes up front as libkmod's `kmod_load_resources` does, so the same
+/// "magic check fail" / "major version check fail" line comes first, and
+/// the lookups that follow give kmod's answers.
+#[test]
+fn corrupt_indexes_are_reported_like_kmod() {
+    if !runs(Tier::Reference) {
+        return;
+    }
+    let tree = Tree::get("6.1");
+    let dir = scratch_dir("corrupt-index");
+    let moddir = dir.path().join("lib/modules").join(&tree.version);
+    for rel in [
+        "kernel/drivers/net/veth.ko",
+        "kernel/drivers/net/dummy.ko",
+        "kernel/crypto/crc32c_generic.ko",
+        "kernel/lib/libcrc32c.ko",
+    ] {
+        let dest = moddir.join(rel);
+        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        std::fs::copy(tree.moddir().join(rel), &dest).unwrap();
+    }
+    for file in [
+        "modules.order",
+        "modules.builtin",
+        "modules.builtin.modinfo",
+    ] {
+        std::fs::copy(tree.moddir().join(file), moddir.join(file)).unwrap();
+    }
+    let depmod = Command::new(ref_tool("depmod"))
+        .arg("-b")
+        .arg(dir.path())
+        .arg(&tree.version)
+        .output()
+        .unwrap();
+    assert!(depmod.status.success(), "depmod: {depmod:?}");
+    let indexes = [
+        "modules.dep.bin",
+        "modules.alias.bin",
+        "modules.symbols.bin",
+        "modules.builtin.alias.bin",
+        "modules.builtin.bin",
+    ];
+    let mut failures = Vec::new();
+    let mut complaints = 0;
+    for index in indexes {
+        let path = moddir.join(index);
+        let good = std::fs::read(&path).unwrap();
+        let broken: [(&str, Vec<u8>); 4] = [
+            ("magic", [b"XXXX", &good[4..]].concat()),
+            ("version", [&good[..4], &[0, 3, 0, 1], &good[8..]].concat()),
+            ("short", good[..5].to_vec()),
+            ("empty", Vec::new()),
+        ];
+        for (how, bytes) in broken {
+            std::fs::write(&path, &bytes).unwrap();
+            for ops in [
+                &["--show-depends", "veth"][..],
+                &["--show-depends", "symbol:crc32c"],
+                &["--show-depends", "rtnl-link-dummy"],
+                &["--show-depends", "no-such-module"],
+                &["-R", "crc32c"],
+                &["-n", "-v", "-a", "dummy", "crc32c"],
+            ] {
+                let mut args: Vec<OsString> = vec!["-d".into(), dir.path().into()];
+                args.extend(["-S", tree.version.as_str()].iter().map(OsString::from));
+                args.extend(ops.iter().map(OsString::from));
+                let theirs = command(&ref_tool("modprobe"), &args, None);
+                complaints +=
+                    usize::from(String::from_utf8_lossy(&theirs.stderr).contains("check fail"));
+                if let Some(d) = compare_modprobe(&args, None) {
+                    failures.push(format!("{index} ({how}): {d}"));
+                }
+            }
+        }
+        std::fs::write(&path, &good).unwrap();
+    }
+    // The cases must include kmod's complaint, or they prove nothing.
+    assert!(complaints >= 12, "kmod complained only {complaints} times");
+    assert_no_failures("corrupt indexes", &failures);
+}

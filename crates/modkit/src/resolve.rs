@@ -18,6 +18,7 @@ use crate::config::ModprobeConfig;
 use crate::error::{errno, Error, Result};
 use crate::index::Index;
 use crate::kmod::{modname_normalize, path_to_modname, string_lossy, Builtin, MODULE_DIRECTORY};
+use crate::kmod::{Level, Logger};
 use crate::module::{InfoEntry, Module};
 
 /// The binary indexes a module directory holds, as written by depmod.
@@ -176,6 +177,39 @@ impl ModuleDir {
         self.indexes[kind.slot()]
             .get_or_init(|| Index::open(self.dirname.join(kind.file_name())).ok())
             .as_ref()
+    }
+
+    /// Opens the indexes up front, as libkmod's `kmod_load_resources`
+    /// (which modprobe calls before anything else) does: in its order
+    /// (dep, alias, symbols, builtin.alias, builtin), stopping at the first
+    /// that cannot be opened — except `modules.builtin.alias.bin`, which may
+    /// fail. A file whose header is not an index's is reported through
+    /// `log` at error level in libkmod's words; a missing one is not.
+    /// Returns whether every index opened. Lookups work either way (an index
+    /// not opened here is opened, or found missing, on first use), as they
+    /// do in libkmod.
+    pub fn load_resources(&self, log: &dyn Logger) -> bool {
+        for kind in IndexKind::ALL {
+            let slot = &self.indexes[kind.slot()];
+            let opened = match slot.get() {
+                Some(index) => index.is_some(),
+                None => {
+                    let result = Index::open(self.dirname.join(kind.file_name()));
+                    if let Err(e) = &result {
+                        if let Some(words) = Index::header_complaint(e) {
+                            log.log(Level::Err, "index_mm_open", format!("{words}\n").as_bytes());
+                        }
+                    }
+                    let ok = result.is_ok();
+                    let _ = slot.set(result.ok());
+                    ok
+                }
+            };
+            if !opened && kind != IndexKind::BuiltinAlias {
+                return false;
+            }
+        }
+        true
     }
 
     /// The `modules.dep` line of module `name` (`path: deps...`), if any.

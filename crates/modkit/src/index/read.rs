@@ -188,6 +188,17 @@ impl Index {
         }
     }
 
+    /// The words libkmod logs at error level when it maps an index whose
+    /// header is not one (`magic check fail: X instead of b007f457`,
+    /// `major version check fail: N instead of 2`), for an error returned
+    /// by [`Index::open`]; `None` for the failures it passes over silently
+    /// (a missing file, one shorter than the header).
+    pub fn header_complaint(err: &Error) -> Option<&str> {
+        let detail = err.detail().strip_prefix("index: ")?;
+        (detail.starts_with("magic check fail") || detail.starts_with("major version check fail"))
+            .then_some(detail)
+    }
+
     /// Takes an index already in memory and checks its header.
     ///
     /// Errors: `EINVAL` if `data` is shorter than the 12-byte header, the
