@@ -8,7 +8,6 @@
 //! `delete_module(2)` without waiting. Errors are the kernel's errno values.
 
 use std::ffi::OsString;
-use std::io::Read;
 use std::path::Path;
 
 use crate::compression::{self, Compression};
@@ -113,9 +112,8 @@ impl From<Errno> for LoadError {
 /// `EINVAL` bad parameters, `EKEYREJECTED` unsigned under
 /// `module.sig_enforce`, `EPERM` locked down...).
 pub fn insert_module(path: &Path, params: &[u8], force: Force) -> Result<(), LoadError> {
-    let mut file = std::fs::File::open(path).map_err(|e| e.raw_os_error().unwrap_or(errno::EIO))?;
-    let mut magic = [0u8; 6];
-    file.read_exact(&mut magic).map_err(|_| errno::EINVAL)?;
+    let file = std::fs::File::open(path).map_err(|e| e.raw_os_error().unwrap_or(errno::EIO))?;
+    let magic = read_magic(&file)?;
     let compression = Compression::detect(&magic);
     if compression == Compression::None || compression == kernel_compression() {
         let mut flags = 0;
@@ -152,6 +150,24 @@ pub fn insert_module(path: &Path, params: &[u8], force: Force) -> Result<(), Loa
             )),
         })?;
     sys::init_module_image(&stripped, params).map_err(LoadError::quiet)
+}
+
+/// The first 6 bytes of a module file, read as libkmod reads them
+/// (`pread` at offset 0 until 6 bytes or the end): a read error is its
+/// errno (`EISDIR` for a directory, `EIO`...), a shorter file `EINVAL`.
+fn read_magic(file: &std::fs::File) -> Result<[u8; 6], Errno> {
+    use std::os::unix::fs::FileExt;
+    let mut magic = [0u8; 6];
+    let mut done = 0;
+    while done < magic.len() {
+        match file.read_at(&mut magic[done..], done as u64) {
+            Ok(0) => return Err(errno::EINVAL),
+            Ok(n) => done += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.raw_os_error().unwrap_or(errno::EIO)),
+        }
+    }
+    Ok(magic)
 }
 
 /// Unloads module `name` without waiting for it to become unused;
