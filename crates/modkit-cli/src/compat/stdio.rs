@@ -16,10 +16,10 @@
 //!   ignore it; at exit, util-linux's `close_stdout` prints `write error`
 //!   (with `strerror` when the final flush is what failed) and exits 1,
 //!   kmod's tools exit 1;
-//! - a write to a closed pipe kills a C program with `SIGPIPE`; the Rust
-//!   runtime ignores that signal, so dmesg asks for the death explicitly
-//!   ([`Stdout::dying_of_sigpipe`]), while the kmod tools here report the
-//!   `EPIPE` through their exit status.
+//! - a write to a closed pipe kills a C program with `SIGPIPE` (kmod's
+//!   tools and dmesg alike: none handles it; `modprobe -c | head -1` ends
+//!   with status 141); the Rust runtime ignores that signal, so [`Stdout`]
+//!   asks for the death explicitly when a write fails with `EPIPE`.
 //!
 //! Where the block boundaries fall decides how stdout and stderr interleave
 //! under `2>&1`, and which bytes are lost on `ENOSPC` — so the conformance
@@ -55,6 +55,9 @@ pub struct Stdout {
     line_buffered: bool,
     /// glibc's error indicator (`ferror`).
     error: bool,
+    /// Whether a write to a closed pipe kills the process with `SIGPIPE`,
+    /// as it kills a C program that does not handle the signal (always,
+    /// but in this file's tests).
     die_of_sigpipe: bool,
     /// Where the bytes go: standard output, or a pager's pipe.
     target: Box<dyn Write>,
@@ -80,16 +83,9 @@ impl Stdout {
             block,
             line_buffered,
             error: false,
-            die_of_sigpipe: false,
+            die_of_sigpipe: true,
             target: Box::new(io::stdout()),
         }
-    }
-
-    /// Makes a write to a closed pipe kill the process with `SIGPIPE`, as
-    /// it kills a C program that does not handle the signal.
-    pub fn dying_of_sigpipe(mut self) -> Stdout {
-        self.die_of_sigpipe = true;
-        self
     }
 
     /// `setlinebuf(stdout)`.

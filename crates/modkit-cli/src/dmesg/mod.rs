@@ -146,7 +146,7 @@ pub fn main(args: Vec<OsString>) -> u8 {
         indent: 0,
         caller_id_size: 0,
         tz: None,
-        out: Stdout::new().dying_of_sigpipe(),
+        out: Stdout::new(),
         pager_process: None,
         colors: Colors::default(),
         jw: Json::default(),
