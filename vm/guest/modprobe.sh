@@ -160,9 +160,13 @@ unload_all
 # uses symbols of both mk_chain_b and mk_chain_c)
 $R/insmod $md/extra/mk_chain_c.ko; $R/insmod $md/extra/mk_chain_b.ko; $R/insmod $md/extra/mk_chain_a.ko
 $R/modprobe dummy
-/sbin/modkit lsmod --tree > /tmp/tree
+LANG=C.UTF-8 /sbin/modkit lsmod --tree > /tmp/tree
 printf 'dummy\nmk_chain_a\n\342\224\234\342\224\200\342\224\200 mk_chain_b\n\342\224\202   \342\224\224\342\224\200\342\224\200 mk_chain_c\n\342\224\224\342\224\200\342\224\200 mk_chain_c\n' > /tmp/tree.want
 cmp -s /tmp/tree /tmp/tree.want && pass "lsmod --tree shows the chain" || { bad "lsmod --tree"; cat /tmp/tree; }
+# In the C locale the same tree is drawn in ASCII.
+LC_ALL=C LANG=C.UTF-8 /sbin/modkit lsmod --tree > /tmp/tree
+printf 'dummy\nmk_chain_a\n|-- mk_chain_b\n|   `-- mk_chain_c\n`-- mk_chain_c\n' > /tmp/tree.want
+cmp -s /tmp/tree /tmp/tree.want && pass "lsmod --tree in the C locale: ASCII" || { bad "lsmod --tree (C locale)"; cat /tmp/tree; }
 /sbin/modkit lsmod --tree=dot > /tmp/tree.dot
 edges=0 missing=0
 for d in /sys/module/*/holders; do

@@ -102,29 +102,68 @@ fn print_tree(log: &Log, kernel: &KernelState, dot: bool) -> u8 {
         }
         out.write(b"}\n");
     } else {
+        let glyphs = if crate::compat::locale::is_utf8() {
+            &UTF8_GLYPHS
+        } else {
+            &ASCII_GLYPHS
+        };
         for r in rows.iter().filter(|r| r.holders.is_empty()) {
             out.write(format!("{}\n", r.name).as_bytes());
-            tree_children(&rows, &r.name, "", &mut vec![r.name.clone()], &mut out);
+            tree_children(
+                &rows,
+                &r.name,
+                "",
+                &mut vec![r.name.clone()],
+                glyphs,
+                &mut out,
+            );
         }
     }
     u8::from(out.close().is_err())
 }
 
-fn tree_children(rows: &[Row], name: &str, prefix: &str, path: &mut Vec<String>, out: &mut Stdout) {
+/// The tree's lines: box-drawing characters in a UTF-8 locale, ASCII
+/// otherwise (as `tree` draws them).
+struct Glyphs {
+    branch: &'static str,
+    last: &'static str,
+    through: &'static str,
+}
+
+const UTF8_GLYPHS: Glyphs = Glyphs {
+    branch: "├── ",
+    last: "└── ",
+    through: "│   ",
+};
+
+const ASCII_GLYPHS: Glyphs = Glyphs {
+    branch: "|-- ",
+    last: "`-- ",
+    through: "|   ",
+};
+
+fn tree_children(
+    rows: &[Row],
+    name: &str,
+    prefix: &str,
+    path: &mut Vec<String>,
+    glyphs: &Glyphs,
+    out: &mut Stdout,
+) {
     let used: Vec<&Row> = rows
         .iter()
         .filter(|r| r.holders.iter().any(|h| h == name))
         .collect();
     for (i, r) in used.iter().enumerate() {
         let last = i + 1 == used.len();
-        let branch = if last { "└── " } else { "├── " };
+        let branch = if last { glyphs.last } else { glyphs.branch };
         out.write(format!("{prefix}{branch}{}\n", r.name).as_bytes());
         if path.contains(&r.name) {
             continue;
         }
         path.push(r.name.clone());
-        let deeper = format!("{prefix}{}", if last { "    " } else { "│   " });
-        tree_children(rows, &r.name, &deeper, path, out);
+        let deeper = format!("{prefix}{}", if last { "    " } else { glyphs.through });
+        tree_children(rows, &r.name, &deeper, path, glyphs, out);
         path.pop();
     }
 }

@@ -3,4 +3,5 @@
 //! or `libc` call serves.
 
 pub mod getopt;
+pub mod locale;
 pub mod stdio;

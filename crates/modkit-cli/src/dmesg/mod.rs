@@ -31,7 +31,6 @@ mod source;
 mod when;
 
 use std::ffi::OsString;
-use std::os::unix::ffi::OsStrExt;
 
 use modkit::compat::tz::TimeZone;
 use modkit::error::strerror;
@@ -150,7 +149,7 @@ pub fn main(args: Vec<OsString>) -> u8 {
         pager_process: None,
         colors: Colors::default(),
         jw: Json::default(),
-        utf8: locale_is_utf8(),
+        utf8: crate::compat::locale::is_utf8(),
         tsbuf: Vec::with_capacity(128),
         full_tsbuf: Vec::with_capacity(512),
     };
@@ -159,53 +158,6 @@ pub fn main(args: Vec<OsString>) -> u8 {
         Ok(()) => ctl.exit(0),
         Err(Exit(code)) => ctl.exit(code),
     }
-}
-
-/// Whether `LC_ALL`/`LC_CTYPE`/`LANG` select an installed UTF-8 locale
-/// (then valid multibyte characters are printed, not escaped).
-fn locale_is_utf8() -> bool {
-    let name = ["LC_ALL", "LC_CTYPE", "LANG"]
-        .iter()
-        .find_map(|v| std::env::var_os(v).filter(|s| !s.is_empty()));
-    let Some(name) = name else {
-        return false;
-    };
-    let name = name.as_bytes();
-    let Some(dot) = name.iter().position(|&b| b == b'.') else {
-        return false;
-    };
-    let codeset = &name[dot + 1..];
-    let codeset = &codeset[..codeset
-        .iter()
-        .position(|&b| b == b'@')
-        .unwrap_or(codeset.len())];
-    let normalized: Vec<u8> = codeset
-        .iter()
-        .filter(|b| b.is_ascii_alphanumeric())
-        .map(u8::to_ascii_lowercase)
-        .collect();
-    if normalized != b"utf8" {
-        return false;
-    }
-    let lang = &name[..dot];
-    if lang == b"C" || lang == b"POSIX" {
-        return true;
-    }
-    // Installed as a directory, or in the locale archive.
-    let mut dir = b"/usr/lib/locale/".to_vec();
-    dir.extend_from_slice(lang);
-    dir.extend_from_slice(b".utf8");
-    if std::path::Path::new(std::ffi::OsStr::from_bytes(&dir)).is_dir() {
-        return true;
-    }
-    let mut key = lang.to_vec();
-    key.extend_from_slice(b".utf8");
-    std::fs::read("/usr/lib/locale/locale-archive")
-        .map(|a| {
-            a.windows(key.len() + 1)
-                .any(|w| w[..key.len()] == key[..] && w[key.len()] == 0)
-        })
-        .unwrap_or(false)
 }
 
 impl Ctl {
