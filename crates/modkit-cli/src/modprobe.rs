@@ -427,6 +427,19 @@ fn run(prog: &str, argv: Vec<OsString>, out: &Rc<RefCell<Stdout>>) -> u8 {
     if o.syslog || !stderr_usable() {
         log.use_syslog();
     }
+    // modkit's --format shapes what -D shows; anywhere else it would be
+    // silently ignored and the real action (a load!) taken: refuse.
+    if o.format != Format::Text && !o.do_show {
+        let name = if o.format == Format::Json {
+            "json"
+        } else {
+            "dot"
+        };
+        log.error(&format!(
+            "--format={name} only applies to --show-depends (-D); nothing was done.\n"
+        ));
+        return 1;
+    }
     if !o.show_config && args.is_empty() {
         log.error("missing parameters. See -h.\n");
         return 1;

@@ -591,3 +591,38 @@ fn corrupt_indexes_are_reported_like_kmod() {
     assert!(complaints >= 12, "kmod complained only {complaints} times");
     assert_no_failures("corrupt indexes", &failures);
 }
+
+/// `--format=json|dot` shapes `-D`'s output; with any other action it is
+/// refused before anything is done (it would otherwise be ignored while a
+/// real load or removal went ahead). Offline: the directory is empty.
+#[test]
+fn format_without_show_depends_is_refused() {
+    let dir = scratch_dir("format-without-d");
+    let d = dir.path().to_str().unwrap();
+    for args in [
+        &["--format=json", "-d", d, "dummy"][..],
+        &["--format", "dot", "-d", d, "-r", "dummy"],
+        &["--format=json", "-d", d, "-c"],
+        &["--format=dot", "-d", d, "-n", "-v", "dummy"],
+    ] {
+        let out = run_modkit("modprobe", args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {out:?}");
+        assert!(out.stdout.is_empty(), "{args:?}: {out:?}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            err.starts_with("modprobe: ERROR: --format=")
+                && err.contains("only applies to --show-depends (-D)"),
+            "{args:?}: {err}"
+        );
+    }
+    // text is the default: accepted everywhere.
+    let out = run_modkit(
+        "modprobe",
+        ["--format=text", "-d", d, "--show-depends", "dummy"],
+    );
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("only applies"),
+        "{out:?}"
+    );
+}
