@@ -458,5 +458,33 @@ fn metadata_cache_keeps_outputs_identical() {
     diffs.extend(compare_run("corrupt cache"));
     std::fs::write(&cache, &bytes[..100]).unwrap();
     diffs.extend(compare_run("truncated cache"));
+    // -n writes nothing but standard output: not the cache either, neither
+    // a new one nor an update of a stale one.
+    let dry_run = |cache: &std::path::Path| {
+        let mut args = vec![OsString::from(format!(
+            "--modkit-cache={}",
+            cache.display()
+        ))];
+        args.extend(["-n", "-b"].map(OsString::from));
+        args.push(tree.root.clone().into());
+        args.push(tree.version.clone().into());
+        let out = run_modkit("depmod", &args);
+        assert!(
+            out.status.success() && out.stdout.len() > 1000,
+            "depmod -n: {:?}",
+            out.status
+        );
+    };
+    let fresh = scratch.join("never-written.cache");
+    dry_run(&fresh);
+    assert!(!fresh.exists(), "depmod -n wrote a new cache file");
+    std::fs::remove_file(md.join("kernel/drivers/net/dummy.ko")).unwrap();
+    let before = std::fs::read(&cache).unwrap();
+    dry_run(&cache);
+    assert_eq!(
+        std::fs::read(&cache).unwrap(),
+        before,
+        "depmod -n rewrote the cache"
+    );
     assert_no_failures("depmod --modkit-cache", &diffs);
 }

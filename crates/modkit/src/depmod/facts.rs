@@ -81,7 +81,8 @@ impl ModuleFacts {
 
 impl Depmod<'_> {
     /// Reads every module's facts, taking unchanged files from the
-    /// metadata cache when one is given (and writing it back). Returns the
+    /// metadata cache when one is given (and writing it back, but with
+    /// `-n`, which writes nothing). Returns the
     /// facts and, if the cache could not be saved, why.
     pub(super) fn read_all_facts(&self) -> (Vec<ModuleFacts>, Option<String>) {
         let all: Vec<&[u8]> = self.mods.iter().map(|m| &m.path[..]).collect();
@@ -106,8 +107,9 @@ impl Depmod<'_> {
             .zip(&all)
             .map(|(f, p)| f.unwrap_or_else(|| ModuleFacts::read(os(p))))
             .collect();
-        if unchanged {
-            // every module was a hit and none was removed: the file is current
+        if unchanged || self.opts.dry_run {
+            // every module was a hit and none was removed: the file is
+            // current; or -n: nothing is written, the cache included
             return (facts, None);
         }
         // The new cache holds exactly the modules of this run: entries of
