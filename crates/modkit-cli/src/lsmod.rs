@@ -102,7 +102,7 @@ fn print_tree(log: &Log, kernel: &KernelState, dot: bool) -> u8 {
         }
         out.write(b"}\n");
     } else {
-        let glyphs = if crate::compat::locale::is_utf8() {
+        let glyphs = if modkit::compat::locale::CtypeLocale::from_environment().is_utf8() {
             &UTF8_GLYPHS
         } else {
             &ASCII_GLYPHS
@@ -122,8 +122,8 @@ fn print_tree(log: &Log, kernel: &KernelState, dot: bool) -> u8 {
     u8::from(out.close().is_err())
 }
 
-/// The tree's lines: box-drawing characters in a UTF-8 locale, ASCII
-/// otherwise (as `tree` draws them).
+/// The tree's lines: box-drawing characters when the C library says the
+/// locale is UTF-8, ASCII otherwise (as `tree` draws them).
 struct Glyphs {
     branch: &'static str,
     last: &'static str,

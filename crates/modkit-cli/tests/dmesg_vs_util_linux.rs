@@ -354,6 +354,15 @@ fn kmsg_file() -> Vec<u8> {
         b"escaped \\x5c backslash",
         b"bad \\xzz hex \\x4",
         b"utf8 caf\xc3\xa9 \\xc3\\xa9",
+        // What the locale's classes decide (glibc's iswprint/iswspace): an
+        // unassigned code point (U+05FA), a C1 control (U+0085), a
+        // noncharacter (U+FFFE), private use (U+E000), an emoji and one of
+        // Unicode 15 (U+1F600, U+1FAE8), spaces (U+2028, U+3000, U+00A0),
+        // a combining accent, zero-width space, U+10FFFF; then invalid
+        // sequences: a surrogate, an overlong NUL, a cut-off character.
+        b"A\xd7\xbaB \xc2\x85 \xef\xbf\xbe \xee\x80\x80 \xf0\x9f\x98\x80 \xf0\x9f\xab\xa8",
+        b"sp\xe2\x80\xa8\xe3\x80\x80\xc2\xa0 e\xcc\x81 \xe2\x80\x8b \xf4\x8f\xbf\xbf",
+        b"bad \xed\xa0\x80 \xc0\x80 \xe2\x82",
         b"raw \x01\x7f\xff bytes",
         b"",
         b"\\x00nul first",

@@ -1,7 +1,8 @@
 //! The only place in the library with `unsafe` code: thin wrappers over the
 //! Linux system calls that the standard library does not offer —
 //! `finit_module(2)`, `init_module(2)` and `delete_module(2)` for modules,
-//! `uname(2)` for the kernel release;
+//! `uname(2)` for the kernel release; the locale's character classes
+//! (`setlocale(LC_CTYPE)`, `nl_langinfo`, `iswprint`) for dmesg's escaping;
 //! `syslog(2)` (`klogctl`), `lseek(SEEK_DATA)` and `clock_gettime(2)` for
 //! the kernel log; the two signal dispositions `dmesg` needs; and a
 //! read-only file mapping (`mmap(2)`) for the module indexes.
@@ -128,6 +129,54 @@ pub fn uname_release() -> Result<Vec<u8>, Errno> {
         .map(|&c| c as u8)
         .collect();
     Ok(release)
+}
+
+// The C library's locale functions the libc crate does not declare on
+// Linux (glibc and musl both export them; `wint_t` is `unsigned int` and
+// `nl_item` an `int` on both).
+extern "C" {
+    fn nl_langinfo(item: libc::c_int) -> *const libc::c_char;
+    fn iswprint(wc: libc::c_uint) -> libc::c_int;
+    fn iswspace(wc: libc::c_uint) -> libc::c_int;
+}
+
+/// `nl_langinfo(CODESET)`'s item number (`_NL_ITEM(LC_CTYPE, 14)`).
+const CODESET: libc::c_int = 14;
+
+/// `setlocale(LC_CTYPE, "")`: the character classes and multibyte
+/// encoding of the locale the environment names (`LC_ALL`, `LC_CTYPE`,
+/// `LANG`), as a C tool's `setlocale(LC_ALL, "")` sets them; nothing else
+/// of the process's locale changes. Returns whether the locale exists (if
+/// not, the C locale stays). Process-global: call it once, early, from the
+/// main thread.
+pub fn set_ctype_locale_from_environment() -> bool {
+    // SAFETY: the empty string is a valid NUL-terminated C string; the
+    // returned pointer is only compared with null. Called before the tools
+    // start threads (the C library's locale is process-global).
+    let r = unsafe { libc::setlocale(libc::LC_CTYPE, c"".as_ptr()) };
+    !r.is_null()
+}
+
+/// `nl_langinfo(CODESET)`: the encoding of the current `LC_CTYPE`
+/// (`UTF-8`, `ANSI_X3.4-1968` for the C locale).
+pub fn ctype_codeset() -> Vec<u8> {
+    // SAFETY: nl_langinfo returns a pointer to a NUL-terminated string
+    // owned by the C library, valid until the next setlocale; it is copied
+    // out at once.
+    unsafe {
+        let p = nl_langinfo(CODESET);
+        if p.is_null() {
+            return Vec::new();
+        }
+        std::ffi::CStr::from_ptr(p).to_bytes().to_vec()
+    }
+}
+
+/// `iswprint(c) || iswspace(c)` in the current `LC_CTYPE`.
+pub fn wide_printable_or_space(c: u32) -> bool {
+    // SAFETY: both functions take any wint_t value and only read the
+    // locale's tables.
+    unsafe { iswprint(c) != 0 || iswspace(c) != 0 }
 }
 
 /// `syslog(2)` (glibc's `klogctl`) for the actions that take a buffer:

@@ -3,5 +3,4 @@
 //! or `libc` call serves.
 
 pub mod getopt;
-pub mod locale;
 pub mod stdio;

@@ -149,7 +149,7 @@ pub fn main(args: Vec<OsString>) -> u8 {
         pager_process: None,
         colors: Colors::default(),
         jw: Json::default(),
-        utf8: crate::compat::locale::is_utf8(),
+        utf8: modkit::compat::locale::CtypeLocale::from_environment().is_utf8(),
         tsbuf: Vec::with_capacity(128),
         full_tsbuf: Vec::with_capacity(512),
     };

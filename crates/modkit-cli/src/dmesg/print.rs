@@ -400,7 +400,10 @@ impl Ctl {
                                 match utf8_char(&data[i..]) {
                                     Some((cp, l)) => {
                                         len = l;
-                                        hex = !wide_printable(cp);
+                                        hex =
+                                            !modkit::compat::locale::CtypeLocale::from_environment(
+                                            )
+                                            .printable_or_space(cp);
                                     }
                                     None => hex = true,
                                 }
@@ -488,13 +491,6 @@ fn utf8_char(s: &[u8]) -> Option<(u32, usize)> {
         return None;
     }
     Some((cp, len))
-}
-
-/// `iswprint(c) || iswspace(c)` for a multibyte character (an
-/// approximation of glibc's tables: C1 controls and noncharacters are not
-/// printable).
-fn wide_printable(cp: u32) -> bool {
-    !((0x80..0xa0).contains(&cp) || cp & 0xfffe == 0xfffe || (0xfdd0..0xfdf0).contains(&cp))
 }
 
 /// `%-6s:%-6s: ` of a facility and a level (`kern  :info  : `).

@@ -16,6 +16,9 @@
 //!   expressions with back-references, as depmod matches kernel versions.
 //! - [`fnmatch`] — glibc's `fnmatch(3)` with the flags kmod passes (none),
 //!   as modprobe.d and the indexes match module names and aliases.
+//! - [`locale`] — the user's locale's character classes (`iswprint`), asked of
+//!   the C library itself: the one exception, as the answer is the machine's
+//!   locale data.
 //! - [`tz`] — `tzset`, TZif files, POSIX `TZ` strings, `localtime`,
 //!   `mktime`, as dmesg prints and parses dates.
 
@@ -23,5 +26,6 @@ pub mod cstr;
 pub mod ctype;
 pub mod ere;
 pub mod fnmatch;
+pub mod locale;
 pub mod strtol;
 pub mod tz;
