@@ -409,6 +409,7 @@ impl ScratchDir {
     pub fn new_in(parent: &Path, name: &str) -> ScratchDir {
         static COUNT: AtomicUsize = AtomicUsize::new(0);
         let n = COUNT.fetch_add(1, Ordering::Relaxed);
+        sweep_dead(parent);
         let path = parent.join(format!("{name}-{}-{n}", std::process::id()));
         // Left by an earlier process with the same id that was killed.
         let _ = std::fs::remove_dir_all(&path);
@@ -420,6 +421,57 @@ impl ScratchDir {
     /// The directory.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+}
+
+/// Removes, once per process and parent, the scratch directories of test
+/// processes that are gone (killed before their `ScratchDir`s dropped):
+/// entries named `...-PID` or `...-PID-N` whose process no longer exists —
+/// every entry of a directory named `scratch` (the cache's, all ours), and
+/// in any other parent only names starting with `modkit-`. Nothing is
+/// swept while `MODKIT_KEEP_SCRATCH` is set.
+fn sweep_dead(parent: &Path) {
+    static SWEPT: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+    if std::env::var_os(KEEP_VAR).is_some_and(|v| !v.is_empty()) {
+        return;
+    }
+    {
+        let mut swept = SWEPT.lock().unwrap_or_else(|e| e.into_inner());
+        if swept.iter().any(|p| p == parent) {
+            return;
+        }
+        swept.push(parent.to_path_buf());
+    }
+    let all_ours = parent.file_name().is_some_and(|n| n == "scratch");
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if !all_ours && !name.starts_with("modkit-") {
+            continue;
+        }
+        if let Some(pid) = scratch_owner(name) {
+            if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+}
+
+/// The process id in a scratch directory's name (`NAME-PID-N` or the older
+/// `NAME-PID`).
+fn scratch_owner(name: &str) -> Option<u32> {
+    let mut parts = name.rsplit('-');
+    let last = parts.next()?;
+    let before = parts.next()?;
+    parts.next()?; // a NAME before the number(s)
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    match (digits(before), digits(last)) {
+        (true, true) => before.parse().ok(),
+        (false, true) => last.parse().ok(),
+        _ => None,
     }
 }
 
@@ -592,6 +644,30 @@ pub fn module_image(modinfo: &[(&str, &str)], exports: &[&str], needs: &[&str]) 
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn dead_processes_scratch_dirs_are_swept() {
+        assert_eq!(scratch_owner("dmesg-kmsg-19713-0"), Some(19713));
+        assert_eq!(scratch_owner("dmesg-colors-12220"), Some(12220));
+        assert_eq!(scratch_owner("modkit-x-7-3"), Some(7));
+        assert_eq!(scratch_owner("12-3"), None);
+        assert_eq!(scratch_owner("name"), None);
+        assert_eq!(scratch_owner("a-b-c"), None);
+        let base = std::env::temp_dir().join(format!("modkit-sweep-test-{}", std::process::id()));
+        let parent = base.join("scratch");
+        // A pid above the kernel's limit (4194304) never runs.
+        let dead = parent.join("old-test-4194305-0");
+        std::fs::create_dir_all(dead.join("inner")).unwrap();
+        let alive = parent.join(format!("live-test-{}-0", std::process::id()));
+        std::fs::create_dir_all(&alive).unwrap();
+        let other = parent.join("not-a-scratch-dir");
+        std::fs::create_dir_all(&other).unwrap();
+        let made = ScratchDir::new_in(&parent, "new");
+        assert!(!dead.exists(), "a dead process's directory stayed");
+        assert!(alive.exists() && other.exists() && made.path().exists());
+        drop(made);
+        std::fs::remove_dir_all(&base).unwrap();
+    }
 
     #[test]
     fn selections() {
