@@ -19,6 +19,20 @@ check "lsmod, nothing loaded" "/sbin/lsmod" "/ref/bin/lsmod"
 /ref/bin/modprobe btrfs || { echo "FAIL modprobe btrfs"; fail=1; }
 /ref/bin/modprobe dummy || { echo "FAIL modprobe dummy"; fail=1; }
 check "lsmod, btrfs closure loaded" "/sbin/lsmod" "/ref/bin/lsmod"
+check "kmod list" "/sbin/kmod list" "/ref/bin/kmod list"
+check "kmod list -v extra" "/sbin/kmod list -v extra" "/ref/bin/kmod list -v extra"
+for f in human tmpfiles devname; do
+    check "kmod static-nodes -f $f (the running kernel's modules.devname)" \
+        "/sbin/kmod static-nodes -f $f" "/ref/bin/kmod static-nodes -f $f"
+done
+check "kmod static-nodes -o FILE" \
+    "/sbin/kmod static-nodes -f tmpfiles -o /tmp/sn/a/b.conf && cat /tmp/sn/a/b.conf && rm -r /tmp/sn" \
+    "/ref/bin/kmod static-nodes -f tmpfiles -o /tmp/sn/a/b.conf && cat /tmp/sn/a/b.conf && rm -r /tmp/sn"
+# (the guest's tree has loop and btrfs: /dev/loop-control, /dev/btrfs-control)
+case $(/sbin/kmod static-nodes -f tmpfiles) in
+    *'c! /dev/loop-control 0600 - - - 10:237'*) echo "PASS static-nodes lists loop-control" ;;
+    *) echo "FAIL static-nodes: no loop-control"; fail=1 ;;
+esac
 check "lsmod extra argument" "/sbin/lsmod x" "/ref/bin/lsmod x"
 check "modinfo by name" "/sbin/modinfo btrfs dummy xor libcrc32c" "/ref/bin/modinfo btrfs dummy xor libcrc32c"
 check "modinfo built-in and missing" "/sbin/modinfo -F filename ext4 nosuch" "/ref/bin/modinfo -F filename ext4 nosuch"

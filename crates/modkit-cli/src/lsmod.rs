@@ -25,7 +25,21 @@ pub(crate) const LONG_OPTS: &[LongOpt] = &[
 
 /// Entry point: `argv[0]` is the program name.
 pub fn main(args: Vec<OsString>) -> u8 {
-    let parsed = match simpleopts::parse(args, SHORT_OPTS, LONG_OPTS, help) {
+    let prog = crate::compat::getopt::program_name(&args[0]);
+    run(args, &prog, SHORT_OPTS)
+}
+
+/// `kmod list`: lsmod under kmod's name, its options read in order (the
+/// `+` that `kmod`'s own getopt set stays in force, as in glibc).
+pub fn kmod_list(args: Vec<OsString>) -> u8 {
+    run(args, "kmod", KMOD_LIST_SHORT_OPTS)
+}
+
+/// lsmod's options for `kmod list`: in order, stopping at the first operand.
+const KMOD_LIST_SHORT_OPTS: &str = "+svVh";
+
+fn run(args: Vec<OsString>, prog: &str, short: &str) -> u8 {
+    let parsed = match simpleopts::parse_as(args, prog, short, LONG_OPTS, help) {
         Ok(p) => p,
         Err(status) => return status,
     };

@@ -11,6 +11,7 @@ mod compat;
 mod depmod;
 mod dmesg;
 mod insmod;
+mod kmod;
 mod log;
 mod lsmod;
 mod modinfo;
@@ -51,6 +52,11 @@ const TOOLS: &[Tool] = &[
         name: "insmod",
         about: "load a module file into the kernel (kmod compatible)",
         run: insmod::main,
+    },
+    Tool {
+        name: "kmod",
+        about: "kmod's own command: list, static-nodes, help (kmod compatible)",
+        run: kmod::main,
     },
     Tool {
         name: "lsmod",

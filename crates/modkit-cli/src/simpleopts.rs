@@ -40,6 +40,20 @@ pub fn parse(
     help: impl Fn(&str) -> String,
 ) -> Result<SimpleOpts, u8> {
     let prog = crate::compat::getopt::program_name(&args[0]);
+    parse_as(args, &prog, short, long, help)
+}
+
+/// [`parse`] for a tool run under another program's name (`kmod list`:
+/// getopt's messages name `argv[0]`, the tool's own messages and help
+/// name `prog`).
+pub fn parse_as(
+    args: Vec<OsString>,
+    prog: &str,
+    short: &str,
+    long: &[LongOpt],
+    help: impl Fn(&str) -> String,
+) -> Result<SimpleOpts, u8> {
+    let prog = prog.to_string();
     let (mut force, mut verbose, mut syslog, mut extra) = (false, prio::ERR, false, Vec::new());
     let mut opts = Getopt::new(args, short, long);
     for opt in opts.by_ref() {

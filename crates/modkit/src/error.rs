@@ -31,6 +31,8 @@ pub mod errno {
     pub const EBUSY: i32 = 16;
     /// Try again (a module still in use, without waiting).
     pub const EAGAIN: i32 = 11;
+    /// Not a directory.
+    pub const ENOTDIR: i32 = 20;
     /// Is a directory.
     pub const EISDIR: i32 = 21;
     /// Invalid argument: malformed or truncated data.

@@ -64,6 +64,73 @@ pub fn write_atomic(path: impl AsRef<Path>, bytes: &[u8]) -> io::Result<()> {
     result
 }
 
+/// A file being replaced atomically: written under a temporary name in the
+/// same directory (kmod's `NAME.PID.USEC.SEC`), renamed over the target by
+/// [`AtomicFile::commit`]; dropped without a commit, the temporary file is
+/// removed and the target left as it was. Creating it is where the errors
+/// of opening the target show (a missing or unwritable directory).
+#[derive(Debug)]
+pub struct AtomicFile {
+    file: Option<std::fs::File>,
+    tmp: PathBuf,
+    path: PathBuf,
+}
+
+impl AtomicFile {
+    /// Starts replacing `path` (`ENOENT` for an empty path, `EISDIR` for
+    /// one that ends in `/`).
+    pub fn create(path: impl AsRef<Path>) -> io::Result<AtomicFile> {
+        let path = path.as_ref();
+        if path.as_os_str().is_empty() {
+            return Err(io::Error::from_raw_os_error(crate::error::errno::ENOENT));
+        }
+        let name = path
+            .file_name()
+            .ok_or_else(|| io::Error::from_raw_os_error(crate::error::errno::EISDIR))?;
+        let dir: PathBuf = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let tmp = temp_name(name, std::process::id(), time_of_day());
+        let file = create_exclusive(&dir, &tmp)?;
+        Ok(AtomicFile {
+            file: Some(file),
+            tmp: dir.join(tmp),
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Writes all of `bytes`.
+    pub fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        match &mut self.file {
+            Some(f) => f.write_all(bytes),
+            None => Ok(()),
+        }
+    }
+
+    /// Puts the file in place of the target.
+    pub fn commit(mut self) -> io::Result<()> {
+        let file = self.file.take();
+        let flushed = match file {
+            Some(mut f) => f.flush(),
+            None => Ok(()),
+        };
+        let result = flushed.and_then(|()| std::fs::rename(&self.tmp, &self.path));
+        if result.is_ok() {
+            self.tmp = PathBuf::new();
+        }
+        result
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if !self.tmp.as_os_str().is_empty() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,6 +139,27 @@ mod tests {
     fn temp_names_follow_kmod() {
         let n = temp_name(OsStr::new("modules.dep"), 42, (1700000000, 7));
         assert_eq!(n, "modules.dep.42.7.1700000000");
+    }
+
+    #[test]
+    fn atomic_files_commit_or_leave_nothing() {
+        let dir = modkit_testkit::ScratchDir::new("fsutil-atomic");
+        let p = dir.join("f");
+        std::fs::write(&p, b"old").unwrap();
+        let mut a = AtomicFile::create(&p).unwrap();
+        a.write_all(b"new").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"old");
+        a.commit().unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"new");
+        let mut b = AtomicFile::create(&p).unwrap();
+        b.write_all(b"lost").unwrap();
+        drop(b);
+        assert_eq!(std::fs::read(&p).unwrap(), b"new");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        let e = AtomicFile::create("").unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(crate::error::errno::ENOENT));
+        let e = AtomicFile::create(dir.join("missing/f")).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::NotFound);
     }
 
     #[test]

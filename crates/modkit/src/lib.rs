@@ -27,6 +27,8 @@
 //!   [`depmod::run`] returns what it wrote ([`depmod::DepmodOutputs`]) or why
 //!   it stopped; module facts, search order, dependencies and outputs in their
 //!   own files.
+//! - [`static_nodes`] — `modules.devname` as `kmod static-nodes` reads and
+//!   prints it (human, tmpfiles, devname).
 //! - [`fsutil`] — replacing files atomically (temporary file and rename).
 //! - [`kernel`] — loading and unloading modules (`insmod`, `rmmod`).
 //! - [`process`] — C process behaviour the tools need back: dying of `SIGPIPE`,
@@ -72,6 +74,7 @@ pub mod probe;
 pub mod process;
 pub mod resolve;
 pub mod signature;
+pub mod static_nodes;
 mod sys;
 
 pub use error::{Error, Result};

@@ -14,11 +14,6 @@ const EXPECTED: &str = include_str!("../../../tests/golden/getopt/expected.txt")
 
 /// kmod's top-level command (`kmod [-h|-V] COMMAND`): modkit's own front
 /// in `main.rs` does not parse with getopt, so this table is the tests'.
-const KMOD: &[LongOpt] = &[
-    LongOpt::new("help", HasArg::No, 'h' as i32),
-    LongOpt::new("version", HasArg::No, 'V' as i32),
-];
-
 /// Corner cases no tool's table has: identical candidates, an optional
 /// long option, a `val` beyond `char`.
 const CUSTOM: &[LongOpt] = &[
@@ -84,8 +79,13 @@ const ALL_TABLES: &[Table] = &[
     },
     Table {
         name: "kmod",
-        short: "+hV",
-        long: Some(KMOD),
+        short: crate::kmod::SHORT_OPTS,
+        long: Some(crate::kmod::LONG_OPTS),
+    },
+    Table {
+        name: "static-nodes",
+        short: crate::kmod::STATIC_NODES_SHORT_OPTS,
+        long: Some(crate::kmod::STATIC_NODES_LONG_OPTS),
     },
     Table {
         name: "custom",
