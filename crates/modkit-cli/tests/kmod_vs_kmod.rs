@@ -13,7 +13,8 @@
 //!
 //! Where kmod prints its help (`kmod`, `kmod bogus`, `-f bad`), standard
 //! output is modkit's own words and is not compared; standard error and
-//! the exit status are. `-V` is checked on its own: modkit adds a line.
+//! the exit status are. `-V` (of every tool) is kmod's two lines, then
+//! modkit's own.
 
 mod common;
 
@@ -239,15 +240,23 @@ fn kmod_command_matches_kmod() {
     assert!(cases.len() > 60);
     assert_no_failures("kmod", &failures);
 
-    // -V: kmod's two lines, then modkit's own.
-    let ours = run_modkit("kmod", ["-V"]);
-    let theirs = run_ref("kmod", ["-V"]);
-    let first = |o: &Output| {
-        String::from_utf8_lossy(&o.stdout)
-            .lines()
-            .next()
-            .map(str::to_string)
-    };
-    assert_eq!(first(&ours), first(&theirs));
-    assert!(String::from_utf8_lossy(&ours.stdout).contains("\nmodkit "));
+    // -V of kmod and of every tool: kmod's two lines exactly (the feature
+    // line included: scripts read it), then modkit's own.
+    for tool in [
+        "kmod", "modinfo", "modprobe", "depmod", "insmod", "rmmod", "lsmod",
+    ] {
+        let ours = run_modkit(tool, ["-V"]);
+        let theirs = run_ref(tool, ["-V"]);
+        let ours = String::from_utf8_lossy(&ours.stdout).into_owned();
+        let theirs = String::from_utf8_lossy(&theirs.stdout).into_owned();
+        assert_eq!(theirs.lines().count(), 2, "{tool} -V: {theirs}");
+        assert!(
+            ours.starts_with(&theirs),
+            "{tool} -V: {ours:?} vs kmod {theirs:?}"
+        );
+        assert!(
+            ours[theirs.len()..].starts_with("modkit "),
+            "{tool} -V: {ours:?}"
+        );
+    }
 }
