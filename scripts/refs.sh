@@ -2,8 +2,10 @@
 # Fetches the reference tools (Debian trixie's kmod 34.2 and util-linux 2.41)
 # and three Debian kernel module trees into a cache outside the repository.
 #
-# usage: scripts/refs.sh [tools] [trees] [headers] [plan] [fetch PKG=VERSION]
+# usage: scripts/refs.sh [tools] [trees] [headers] [kmod-source] [plan] [fetch PKG=VERSION]
 #   tools    the reference tools
+#   kmod-source  the source of the reference kmod (Debian trixie's 34.2, its
+#            patches applied), for building kmod's own test suite
 #   trees    the kernel images and module trees, indexed by the reference depmod
 #   headers  each tree's linux-headers, -common headers and linux-kbuild
 #   plan     print the exact package versions the trees and headers are made of
@@ -42,6 +44,7 @@
 #   $MODKIT_CACHE/trees/6.12-bpo       bookworm-backports linux-image (.ko.xz)
 #   $MODKIT_CACHE/trees/<t>/.version   its kernel version (uname -r), .pin its package
 #   $MODKIT_CACHE/trees/<t>-headers    linux-headers-<version> (Module.symvers), .pin
+#   $MODKIT_CACHE/kmod-source/kmod-34.2  the reference kmod's source (kmod-source)
 #   $MODKIT_CACHE/apt-refs             the private apt configuration, lists, status, pins
 #   $MODKIT_CACHE/debs                 the downloaded packages
 # One refs.sh at a time per cache (a lock file); the others wait.
@@ -95,6 +98,7 @@ deb $D http://deb.debian.org/debian bookworm-backports main
 deb $D http://deb.debian.org/debian trixie main
 deb $D http://deb.debian.org/debian trixie-updates main
 deb $D http://security.debian.org/debian-security trixie-security main
+deb-src $D http://deb.debian.org/debian trixie main
 SRC
 # (files rewritten only when changed: apt's package cache is valid as long
 # as its sources, status and lists are unchanged)
@@ -339,6 +343,50 @@ headers() {
     touch "$dest/.done"
 }
 
+# kmod_source: Debian trixie's kmod source package at the reference's
+# version, unpacked with its patches applied. The tarballs are fetched with
+# apt's own downloader (its proxy settings) and checked against the SHA-256
+# sums of the Sources index, which apt verified against the signed Release
+# file (the .dsc itself is not needed: some mirrors do not serve it).
+kmod_source() {
+    dest=$CACHE/kmod-source
+    v=$(highest kmod trixie)
+    [ -n "$v" ] || die "the archive has no kmod in trixie"
+    if [ -f "$dest/.done" ] && [ "$(cat "$dest/.version")" = "$v" ]; then return 0; fi
+    # "DIRECTORY SHA256 FILE" per file of that version (the fields of a
+    # record come in any order: printed at its end)
+    src=$(apt-cache showsrc kmod 2>/dev/null | awk -v v="$v" '
+        function flush() { if (p == "kmod" && ver == v) for (i = 1; i <= n; i++) print dir, f[i]; p = ver = dir = ""; n = 0 }
+        /^$/ { flush(); next }
+        /^Package: / { p = $2 } /^Version: / { ver = $2 } /^Directory: / { dir = $2 }
+        /^[^ ]/ { c = /^Checksums-Sha256:/; next }
+        c { f[++n] = $1 " " $3 }
+        END { flush() }' | sort -u)
+    [ -n "$src" ] || die "the Sources index has no kmod $v (trixie deb-src)"
+    new=$dest.new
+    rm -rf "$new"; mkdir -p "$new/dl"
+    echo "$src" | while read -r dir sum file; do
+        case $file in *.dsc) continue ;; esac
+        /usr/lib/apt/apt-helper -qq download-file "http://deb.debian.org/debian/$dir/$file" \
+            "$new/dl/$file" "SHA256:$sum" >&2 || die "downloading $file failed (above)"
+    done
+    up=${v%%-*}
+    tar -xJf "$new"/dl/kmod_"$up".orig.tar.xz -C "$new" || die "kmod_$up.orig.tar.xz: bad archive"
+    [ -d "$new/kmod-$up" ] || die "kmod_$up.orig.tar.xz holds no kmod-$up/"
+    tar -xJf "$new"/dl/kmod_"$v".debian.tar.xz -C "$new/kmod-$up" || die "kmod_$v.debian.tar.xz: bad archive"
+    if [ -f "$new/kmod-$up/debian/patches/series" ]; then
+        grep -v '^[[:space:]]*\(#\|$\)' "$new/kmod-$up/debian/patches/series" | while read -r patch _; do
+            patch -s -p1 -d "$new/kmod-$up" < "$new/kmod-$up/debian/patches/$patch" ||
+                die "Debian's patch $patch does not apply to kmod $up"
+        done
+    fi
+    rm -rf "$new/dl"
+    echo "$v" > "$new/.version"
+    rm -rf "$dest"; mv "$new" "$dest"; new=
+    touch "$dest/.done"
+    echo "refs.sh: kmod source $v in $dest/kmod-$up" >&2
+}
+
 # plan: the pins, checked with apt (it could download them all; if not, the
 # first it could not download is named)
 plan() {
@@ -359,6 +407,7 @@ while [ $# -gt 0 ]; do
         tools) tools ;;
         trees) update_lists; for t in $TREES; do tree "$t"; done; prune ;;
         headers) update_lists; for t in $TREES; do headers "$t"; done; prune ;;
+        kmod-source) update_lists; kmod_source ;;
         plan) update_lists; plan ;;
         fetch)
             [ $# -ge 2 ] || { echo "refs.sh: fetch PKG=VERSION" >&2; exit 2; }

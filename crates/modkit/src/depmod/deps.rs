@@ -292,9 +292,17 @@ impl Depmod<'_> {
         stack_size: usize,
         loop_set: &mut HashSet<Vec<u8>>,
     ) -> R<()> {
+        // kmod's `kmod_list_remove_data`: the list's head becomes the
+        // element after the removed one (its lists are circular), so the
+        // roots still to walk turn around it — which decides where the next
+        // cycle's report starts.
         fn remove(roots: &mut Vec<usize>, m: usize) {
             if let Some(p) = roots.iter().position(|&r| r == m) {
                 roots.remove(p);
+                if !roots.is_empty() {
+                    let head = p % roots.len();
+                    roots.rotate_left(head);
+                }
             }
         }
         // Vertices: (module, parent vertex).
