@@ -1,9 +1,10 @@
 # fish completion for depmod (modkit): written by modkit's tests (crates/modkit-cli/src/docs) from the tool's option table and man page; do not edit.
 
 # the root (with 'root') or module directory the command line names
+# (fish's $version is its own: the kernel's is $kver)
 function __modkit_depmod_dir
     set -l root ''
-    set -l version (uname -r)
+    set -l kver (uname -r)
     set -l tokens (commandline -opc)
     set -l n (count $tokens)
     set -l i 2
@@ -27,7 +28,7 @@ function __modkit_depmod_dir
     if test "$argv[1]" = root
         echo $root
     else
-        echo $root/lib/modules/$version
+        echo $root/lib/modules/$kver
     end
 end
 

@@ -1,9 +1,10 @@
 # fish completion for modinfo (modkit): written by modkit's tests (crates/modkit-cli/src/docs) from the tool's option table and man page; do not edit.
 
 # the root (with 'root') or module directory the command line names
+# (fish's $version is its own: the kernel's is $kver)
 function __modkit_modinfo_dir
     set -l root ''
-    set -l version (uname -r)
+    set -l kver (uname -r)
     set -l tokens (commandline -opc)
     set -l n (count $tokens)
     set -l i 2
@@ -22,19 +23,19 @@ function __modkit_modinfo_dir
             case '--basedir=*'
                 set root (string replace -- '--basedir=' '' $w)
             case '-k' '--set-version'
-                set version $next
+                set kver $next
                 set i (math $i + 1)
             case '-k?*'
-                set version (string sub -s 3 -- $w)
+                set kver (string sub -s 3 -- $w)
             case '--set-version=*'
-                set version (string replace -- '--set-version=' '' $w)
+                set kver (string replace -- '--set-version=' '' $w)
         end
         set i (math $i + 1)
     end
     if test "$argv[1]" = root
         echo $root
     else
-        echo $root/lib/modules/$version
+        echo $root/lib/modules/$kver
     end
 end
 

@@ -523,9 +523,10 @@ pub(crate) fn fish(spec: &ToolSpec, opts: &Options) -> String {
         let _ = write!(
             s,
             "# the root (with 'root') or module directory the command line names\n\
+             # (fish's $version is its own: the kernel's is $kver)\n\
              function __modkit_{id}_dir\n\
              \x20   set -l root ''\n\
-             \x20   set -l version (uname -r)\n\
+             \x20   set -l kver (uname -r)\n\
              \x20   set -l tokens (commandline -opc)\n\
              \x20   set -l n (count $tokens)\n\
              \x20   set -l i 2\n\
@@ -537,7 +538,7 @@ pub(crate) fn fish(spec: &ToolSpec, opts: &Options) -> String {
              \x20       end\n\
              \x20       switch $w\n"
         );
-        for (opts_, var) in [(spec.root_opts, "root"), (spec.version_opts, "version")] {
+        for (opts_, var) in [(spec.root_opts, "root"), (spec.version_opts, "kver")] {
             if opts_.is_empty() {
                 continue;
             }
@@ -567,7 +568,7 @@ pub(crate) fn fish(spec: &ToolSpec, opts: &Options) -> String {
         let _ = write!(
             s,
             "        end\n        set i (math $i + 1)\n    end\n\
-             \x20   if test \"$argv[1]\" = root\n        echo $root\n    else\n        echo $root/lib/modules/$version\n    end\nend\n\n\
+             \x20   if test \"$argv[1]\" = root\n        echo $root\n    else\n        echo $root/lib/modules/$kver\n    end\nend\n\n\
              function __modkit_{id}_modules\n\
              \x20   set -l dir (__modkit_{id}_dir)\n\
              \x20   awk -F: {} $dir/modules.dep 2>/dev/null\n\
@@ -669,7 +670,7 @@ pub(crate) fn fish_modkit(tools: &[&str]) -> String {
          complete -c modkit -n __fish_use_subcommand -s h -l help -d 'Show the tools'\n\
          complete -c modkit -n __fish_use_subcommand -s V -l version -d 'Show the version'\n\
          complete -c modkit -n __fish_use_subcommand -a {}\n\
-         complete -c modkit -n 'not __fish_use_subcommand' -a '(__fish_complete_subcommand --fcs-skip=2)'\n",
+         complete -c modkit -n 'not __fish_use_subcommand' -a '(__fish_complete_subcommand --fcs-skip=1)'\n",
         fish_quote(&tools.join(" "))
     )
 }
