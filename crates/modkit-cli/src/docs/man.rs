@@ -76,7 +76,10 @@ impl Page {
     pub fn roff(&self, source: &str) -> String {
         let mut out = format!(
             ".\\\" Written from {}.{}.md by modkit's tests; edit that file, not this one.\n\
-             .TH {} {} \"\" \"{}\" \"modkit\"\n",
+             .TH {} {} \"\" \"{}\" \"modkit\"\n\
+             .\\\" no hyphenation, ragged right: option names stay whole\n\
+             .nh\n\
+             .ad l\n",
             self.name,
             self.section,
             self.name.to_uppercase(),
