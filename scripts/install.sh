@@ -155,7 +155,7 @@ fi
 mkdirs() { # make $1 and its missing parents, recording the ones made
     d=$1
     missing=""
-    while [ ! -d "$destdir$d" ]; do
+    while [ "$d" != / ] && [ ! -d "$destdir$d" ]; do
         missing="$d $missing"
         d=$(dirname "$d")
     done
@@ -165,6 +165,7 @@ mkdirs() { # make $1 and its missing parents, recording the ones made
     done
 }
 
+[ -z "$destdir" ] || mkdir -p "$destdir"
 while read -r kind src rel; do
     target=$prefix/$rel
     mkdirs "$(dirname "$target")"
