@@ -152,6 +152,12 @@ if [ "$force" = 0 ]; then
     done < "$work/plan"
 fi
 
+# a prefix that cannot be written fails here, before any file is
+# (the directories that exist under it are checked as they are reached)
+d=$root
+while [ ! -d "$d" ]; do d=$(dirname "$d"); done
+[ -w "$d" ] || { echo "install.sh: $d is not writable (install as root, or choose another PREFIX)" >&2; exit 1; }
+
 mkdirs() { # make $1 and its missing parents, recording the ones made
     d=$1
     missing=""
