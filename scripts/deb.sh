@@ -99,8 +99,8 @@ Version: $version-1
 Architecture: $arch
 Maintainer: ${DEBFULLNAME:-the modkit developers} <${DEBEMAIL:-modkit@localhost}>
 Installed-Size: $size
-Depends: $depends
-Section: admin
+${depends:+Depends: $depends
+}Section: admin
 Priority: optional
 Description: Linux kernel modules and the kernel log, as kmod and dmesg do it
  modkit is a re-implementation of kmod 34's tools (modprobe, modinfo,
