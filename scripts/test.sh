@@ -28,9 +28,11 @@ for step in $steps; do
 done
 
 need=""
-for cmd in dpkg-deb:dpkg apt-get:apt xz:xz-utils gcc:gcc dot:graphviz unshare:util-linux; do
+# man-db, zsh, fish and bash-completion: the man page and completion tests
+for cmd in dpkg-deb:dpkg apt-get:apt xz:xz-utils gcc:gcc dot:graphviz unshare:util-linux man:man-db zsh:zsh fish:fish; do
     command -v "${cmd%%:*}" >/dev/null 2>&1 || need="$need ${cmd#*:}"
 done
+[ -r /usr/share/bash-completion/bash_completion ] || need="$need bash-completion"
 if [ -n "$need" ]; then
     apt-get update -q && apt-get install -y -q $need
 fi

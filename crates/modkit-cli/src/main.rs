@@ -10,6 +10,8 @@
 mod compat;
 mod depmod;
 mod dmesg;
+#[cfg(test)]
+mod docs;
 mod insmod;
 mod kmod;
 mod log;

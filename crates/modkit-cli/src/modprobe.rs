@@ -64,6 +64,9 @@ pub(crate) const LONG_OPTS: &[LongOpt] = &[
 /// it (and only when spelled in full) so that kmod's messages for
 /// ambiguous abbreviations such as `--f` stay the same.
 const FORMAT_OPTION: &str = "--format";
+/// [`FORMAT_OPTION`] without its dashes (for the man page and completion tests).
+#[cfg(test)]
+pub(crate) const FORMAT_OPTION_NAME: &str = "format";
 
 /// Removes `--format=F` / `--format F` (before any `--`, and not where it
 /// is the argument of another option) and returns what was asked for.
