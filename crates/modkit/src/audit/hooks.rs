@@ -108,7 +108,7 @@ pub fn read(sources: &Sources, findings: &mut Vec<Finding>) -> Hooks {
         Ok(lines) => {
             hooks.kprobes = Some(lines.iter().filter_map(|l| parse_kprobe_line(l)).collect())
         }
-        Err(e) => findings.push(unreadable("the registered kprobes", &list, &e)),
+        Err(e) => findings.push(unreadable(sources, "the registered kprobes", &list, &e)),
     }
     let tracefs = [
         sources.path("sys/kernel/tracing"),
@@ -119,9 +119,10 @@ pub fn read(sources: &Sources, findings: &mut Vec<Finding>) -> Hooks {
     let Some(tracefs) = tracefs else {
         let d = sources.path("sys/kernel/tracing");
         findings.push(unreadable(
+            sources,
             "dynamic events and ftrace hooks",
             &d,
-            &std::io::Error::from(std::io::ErrorKind::NotFound),
+            &std::io::Error::from_raw_os_error(crate::error::errno::ENOENT),
         ));
         return hooks;
     };
@@ -133,12 +134,17 @@ pub fn read(sources: &Sources, findings: &mut Vec<Finding>) -> Hooks {
     };
     match read_lines(&events) {
         Ok(l) => hooks.dynamic_events = Some(l),
-        Err(e) => findings.push(unreadable("the dynamic trace events", &events, &e)),
+        Err(e) => findings.push(unreadable(sources, "the dynamic trace events", &events, &e)),
     }
     let enabled = tracefs.join("enabled_functions");
     match read_lines(&enabled) {
         Ok(l) => hooks.enabled_functions = Some(l),
-        Err(e) => findings.push(unreadable("the functions ftrace hooks", &enabled, &e)),
+        Err(e) => findings.push(unreadable(
+            sources,
+            "the functions ftrace hooks",
+            &enabled,
+            &e,
+        )),
     }
     let touched = tracefs.join("touched_functions");
     match read_lines(&touched) {
@@ -151,7 +157,7 @@ pub fn read(sources: &Sources, findings: &mut Vec<Finding>) -> Hooks {
                 "the kernel has no touched_functions (before 6.4): functions hooked earlier and released are not known",
             ),
         ),
-        Err(e) => findings.push(unreadable("the functions ftrace touched", &touched, &e)),
+        Err(e) => findings.push(unreadable(sources, "the functions ftrace touched", &touched, &e)),
     }
     hooks.tracefs = Some(tracefs);
     hooks

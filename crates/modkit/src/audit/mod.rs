@@ -168,20 +168,63 @@ impl Report {
     }
 }
 
-/// A failed read, as a finding: the audit is incomplete there.
-pub(crate) fn unreadable(what: &str, path: &Path, err: &std::io::Error) -> Finding {
-    let why = match err.kind() {
-        std::io::ErrorKind::PermissionDenied => "permission denied (not root?)",
-        std::io::ErrorKind::NotFound => "not there (not mounted, or the kernel lacks it)",
-        _ => "cannot be read",
+/// The file systems the audit reads besides `/proc` and `/sys`, by mount
+/// point under the root.
+const MOUNTS: &[(&str, &str)] = &[
+    ("proc", "procfs"),
+    ("sys", "sysfs"),
+    ("sys/kernel/debug", "debugfs"),
+    ("sys/kernel/tracing", "tracefs"),
+    ("sys/kernel/security", "securityfs"),
+    ("dev", "devtmpfs"),
+];
+
+/// A failed read, as a finding. Permission denied, or a file system not
+/// mounted (its mount point missing or empty), is a warning (`unreadable`:
+/// the audit is incomplete there, and says how to complete it); a file
+/// missing from a mounted file system is the kernel lacking the feature,
+/// an info (`unavailable`).
+pub(crate) fn unreadable(
+    sources: &Sources,
+    what: &str,
+    path: &Path,
+    err: &std::io::Error,
+) -> Finding {
+    let shown = path.display();
+    let (severity, check, why) = match err.kind() {
+        std::io::ErrorKind::PermissionDenied => (
+            Severity::Warning,
+            "unreadable",
+            "permission denied (run as root)".to_string(),
+        ),
+        std::io::ErrorKind::NotFound => {
+            let unmounted = MOUNTS.iter().rev().find(|(dir, _)| {
+                let d = sources.path(dir);
+                path.starts_with(&d)
+                    && std::fs::read_dir(&d).map_or(true, |mut rd| rd.next().is_none())
+            });
+            match unmounted {
+                Some((dir, fs)) => (
+                    Severity::Warning,
+                    "unreadable",
+                    format!("{fs} is not mounted at {}", sources.path(dir).display()),
+                ),
+                None => (
+                    Severity::Info,
+                    "unavailable",
+                    "not there: this kernel does not provide it".to_string(),
+                ),
+            }
+        }
+        _ => (Severity::Warning, "unreadable", err.to_string()),
     };
     Finding::new(
-        Severity::Warning,
-        "unreadable",
-        path.display().to_string(),
-        format!("cannot check {what}: {} {why}", path.display()),
+        severity,
+        check,
+        shown.to_string(),
+        format!("cannot check {what}: {why}"),
     )
-    .with(format!("{}: {err}", path.display()))
+    .with(format!("{shown}: {err}"))
 }
 
 /// Runs every check against `sources`.

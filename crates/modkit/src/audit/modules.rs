@@ -107,7 +107,7 @@ impl Facts {
     }
 
     fn with_tree(mut self, sources: &Sources, findings: &mut Vec<Finding>) -> Facts {
-        let Some(release) = &self.release else {
+        let (Some(release), Some(_)) = (&self.release, &self.proc_modules) else {
             return self;
         };
         let path = sources.path(&format!("lib/modules/{release}/modules.dep"));
@@ -122,7 +122,12 @@ impl Facts {
                     .collect();
                 self.tree = Some(names);
             }
-            Err(e) => findings.push(unreadable("the running kernel's module tree", &path, &e)),
+            Err(e) => findings.push(unreadable(
+                sources,
+                "the running kernel's module tree",
+                &path,
+                &e,
+            )),
         }
         self
     }
@@ -152,7 +157,13 @@ fn read_proc_modules(sources: &Sources, findings: &mut Vec<Finding>) -> Option<V
                 .collect(),
         ),
         Err(e) => {
-            findings.push(unreadable("the loaded modules", &path, &e));
+            let mut f = unreadable(sources, "the loaded modules", &path, &e);
+            if f.check == "unavailable" {
+                f.summary = "this kernel has no loadable-module support (no /proc/modules): \
+                             no module can be loaded, hidden or tainting; module checks not done"
+                    .to_string();
+            }
+            findings.push(f);
             None
         }
     }
@@ -163,7 +174,7 @@ fn read_sysfs(sources: &Sources, findings: &mut Vec<Finding>) -> Option<Vec<SysM
     let rd = match std::fs::read_dir(&dir) {
         Ok(rd) => rd,
         Err(e) => {
-            findings.push(unreadable("the modules' sysfs entries", &dir, &e));
+            findings.push(unreadable(sources, "the modules' sysfs entries", &dir, &e));
             return None;
         }
     };
@@ -208,7 +219,7 @@ fn read_sysfs(sources: &Sources, findings: &mut Vec<Finding>) -> Option<Vec<SysM
 fn read_kallsyms(sources: &Sources, findings: &mut Vec<Finding>) -> Option<Vec<String>> {
     let path = sources.path("proc/kallsyms");
     if let Err(e) = std::fs::metadata(&path) {
-        findings.push(unreadable("the modules' symbols", &path, &e));
+        findings.push(unreadable(sources, "the modules' symbols", &path, &e));
         return None;
     }
     match SymbolTable::read(&path) {
@@ -234,7 +245,7 @@ fn read_log(sources: &Sources, findings: &mut Vec<Finding>) -> Option<Vec<TaintL
         Ok(r) => r,
         Err(e) => {
             let err = std::io::Error::from_raw_os_error(e.errno());
-            findings.push(unreadable("the kernel log", &path, &err));
+            findings.push(unreadable(sources, "the kernel log", &path, &err));
             return None;
         }
     };
@@ -245,7 +256,7 @@ fn read_log(sources: &Sources, findings: &mut Vec<Finding>) -> Option<Vec<TaintL
             Ok(None) => break,
             Err(e) => {
                 let err = std::io::Error::from_raw_os_error(e.errno());
-                findings.push(unreadable("the kernel log", &path, &err));
+                findings.push(unreadable(sources, "the kernel log", &path, &err));
                 return None;
             }
         }
@@ -283,7 +294,7 @@ fn read_release(sources: &Sources, findings: &mut Vec<Finding>) -> Option<String
     match std::fs::read_to_string(&path) {
         Ok(s) => Some(s.trim().to_string()),
         Err(e) => {
-            findings.push(unreadable("the kernel release", &path, &e));
+            findings.push(unreadable(sources, "the kernel release", &path, &e));
             None
         }
     }

@@ -112,7 +112,7 @@ pub fn check(sources: &Sources, findings: &mut Vec<Finding>) {
                 continue;
             }
             Err(e) => {
-                findings.push(unreadable(s.subject, &path, &e));
+                findings.push(unreadable(sources, s.subject, &path, &e));
                 continue;
             }
         };
