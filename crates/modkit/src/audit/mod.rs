@@ -300,7 +300,11 @@ mod tests {
             "[none] integrity confidentiality\n",
         );
         write(r, "proc/kallsyms",
-            "ffffffff81000000 T _stext\nffffffffc0001000 t mk_oot_init\t[mk_oot]\nffffffffc0002000 t foo_fn\t[foo]\n");
+            concat!(
+            "ffffffff81000000 T _stext\nffffffffc0001000 t mk_oot_init\t[mk_oot]\n",
+            "ffffffffc0002000 t foo_fn\t[foo]\nffffffffc0571000 t ftrace_trampoline\t[__builtin__ftrace]\n",
+            "ffffffffc0573000 t bpf_prog_6deef7357e7b4530\t[bpf]\n",
+        ));
         write(r, "dev/kmsg", concat!(
             "4,500,2000000,-;mk_gone: module license 'Proprietary' taints kernel.\n",
             "4,501,3000000,-;mk_oot: loading out-of-tree module taints kernel.\n",
@@ -363,6 +367,12 @@ mod tests {
         );
         assert!(find(&r, "module.hidden", "builtin_x").is_none(), "{all}");
         assert!(find(&r, "module.hidden", "foo").is_none(), "{all}");
+        assert!(
+            !r.findings
+                .iter()
+                .any(|f| f.subject == "__builtin__ftrace" || f.subject == "bpf"),
+            "{all}"
+        );
 
         let oot = find(&r, "module.tainting", "mk_oot").expect(&all);
         assert_eq!(oot.severity, Severity::Warning);

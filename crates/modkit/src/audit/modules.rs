@@ -223,7 +223,13 @@ fn read_kallsyms(sources: &Sources, findings: &mut Vec<Finding>) -> Option<Vec<S
         return None;
     }
     match SymbolTable::read(&path) {
-        Ok(t) => Some(t.modules().into_iter().map(String::from).collect()),
+        Ok(t) => Some(
+            t.modules()
+                .into_iter()
+                .filter(|m| !is_pseudo_module(m))
+                .map(String::from)
+                .collect(),
+        ),
         Err(e) => {
             findings.push(
                 Finding::new(
@@ -237,6 +243,13 @@ fn read_kallsyms(sources: &Sources, findings: &mut Vec<Finding>) -> Option<Vec<S
             None
         }
     }
+}
+
+/// The owners kallsyms shows in brackets that are not modules: ftrace's
+/// and kprobes' trampolines (`[__builtin__ftrace]`, `[__builtin__kprobes]`),
+/// BPF programs (`[bpf]`).
+pub fn is_pseudo_module(name: &str) -> bool {
+    name.starts_with("__builtin__") || name == "bpf"
 }
 
 fn read_log(sources: &Sources, findings: &mut Vec<Finding>) -> Option<Vec<TaintLogLine>> {
