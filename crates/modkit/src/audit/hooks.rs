@@ -56,12 +56,21 @@ pub struct Hooks {
 impl Hooks {
     /// Whether a kprobe is one a dynamic event made (`p:... SYMBOL[+OFF]`
     /// with the same place).
+    ///
+    /// The kernel moves a probe at a function's first byte past an x86
+    /// `endbr64` (4 bytes) when the kernel is built with IBT (6.12: the
+    /// list shows `vfs_read+0x4` for the event's `vfs_read`), so an offset
+    /// 4 bytes beyond the event's matches too.
     pub fn from_dynamic_event(&self, probe: &Kprobe) -> bool {
+        let Some((sym, off)) = split_target(&probe.target) else {
+            return false;
+        };
         self.dynamic_events
             .iter()
             .flatten()
             .filter_map(|e| event_target(e))
-            .any(|t| t == probe.target)
+            .filter_map(|t| split_target(&t).map(|(s, o)| (s.to_string(), o)))
+            .any(|(s, o)| s == sym && (off == o || off == o + 4))
     }
 }
 
@@ -90,6 +99,12 @@ fn event_target(event: &str) -> Option<String> {
         return None;
     }
     Some(format!("{sym}+{off:#x}"))
+}
+
+/// `vfs_read+0x4` as (`vfs_read`, 4).
+fn split_target(target: &str) -> Option<(&str, u64)> {
+    let (sym, off) = target.split_once("+0x")?;
+    Some((sym, u64::from_str_radix(off, 16).ok()?))
 }
 
 fn read_lines(path: &std::path::Path) -> std::io::Result<Vec<String>> {
