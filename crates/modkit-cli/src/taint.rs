@@ -8,12 +8,12 @@
 //! $ modkit taint
 //! tainted: 12288 (0x3000) 'G           OE      '
 //!   O  bit 12  OOT_MODULE       an externally-built (out-of-tree) module was loaded
-//!                               modules: mk_params, mk_printk
+//!                               modules: mk_printk, mk_params
 //!   E  bit 13  UNSIGNED_MODULE  an unsigned module was loaded
-//!                               modules: mk_params, mk_printk
+//!                               modules: mk_printk, mk_params
 //! modules with taint:
-//!   mk_params  OE
 //!   mk_printk  OE
+//!   mk_params  OE
 //! ```
 //!
 //! With a VALUE operand it decodes that number (decimal or 0x-hex) and reads
@@ -138,7 +138,7 @@ pub(crate) fn to_text(r: &TaintReport, live: bool) -> String {
         if !live || !fl.per_module {
             continue;
         }
-        let indent = " ".repeat(14 + width);
+        let indent = " ".repeat(15 + width);
         if f.modules.is_empty() {
             s.push_str(&format!(
                 "{indent}no loaded module carries it (unloaded since, or hidden: see modkit audit)\n"

@@ -576,3 +576,42 @@ pub fn check(
     }
     Some(report)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn taint_messages_of_kernel_module_main_c() {
+        for (msg, want) in [
+            ("mk_x: loading out-of-tree module taints kernel.", Some('O')),
+            (
+                "mk_x: module verification failed: signature and/or required key missing - tainting kernel",
+                Some('E'),
+            ),
+            ("mk_x: module license 'Proprietary' taints kernel.", Some('P')),
+            ("mk_x: module license taints kernel.", Some('P')),
+            (
+                "mk_y: module uses symbols nvfoo from proprietary module mk_x, inheriting taint.",
+                Some('P'),
+            ),
+            (
+                "r8188eu: module is from the staging directory, the quality is unknown, you have been warned.",
+                Some('C'),
+            ),
+            ("lp: tainting kernel with TAINT_LIVEPATCH", Some('K')),
+            ("kunit_t: loading test module taints kernel.", Some('N')),
+            ("mk_x: bad vermagic: kernel tainted.", Some('F')),
+            ("mk_x: no symbol version for module_layout: kernel tainted.", Some('F')),
+            ("mk_x: module license 'GPL' is fine", None),
+            ("Disabling lock debugging due to kernel taint", None),
+            ("two words: loading out-of-tree module taints kernel.", None),
+        ] {
+            assert_eq!(
+                parse_taint_message(msg),
+                want.map(|l| (msg.split(':').next().unwrap().to_string(), l)),
+                "{msg}"
+            );
+        }
+    }
+}
