@@ -6,7 +6,7 @@
 #  2. the unsigned out-of-tree test modules loaded: taint shows O and E and
 #     names them, audit flags them (exit 1) with the kernel log's evidence;
 #     with mk_params taken out of modules.dep, audit says it is not in the
-#     running kernel's module tree;
+#     running kernel's module tree; a forced load (F) is flagged too;
 #  3. unloaded again: the taint stays, audit says no loaded module explains
 #     it and quotes the kernel log line naming mk_params;
 #  4. a tracefs kprobe (notice), then mk_hide, which registers a kprobe and
@@ -82,12 +82,23 @@ grep -q '^WARNING  module.not-in-tree  *mk_params: module mk_params is loaded bu
     pass "audit: mk_params not in the running kernel's module tree (modules.dep without it)" ||
     { show audit; bad "audit: not-in-tree"; }
 cp /tmp/modules.dep $DEP
-
-# --- 3. unloaded: the taint stays, no module explains it ------------------
-$R/rmmod mk_printk mk_params || bad "reference rmmod"
+# a forced load (a wrong vermagic, insmod -f): F; the kernel logs the first
+# check it forced ("mk_chain_c: module_layout: kernel tainted." on 6.1)
+$R/insmod -f /test/forced/badmagic.ko || bad "reference insmod -f badmagic.ko (mk_chain_c)"
 run taint
 show taint
-[ "$(grep -c 'no loaded module carries it' /tmp/o)" = 2 ] && pass "taint: O and E carried by no loaded module" ||
+grep -q '^  F  bit 1 ' /tmp/o && grep -A1 '^  F  bit 1 ' /tmp/o | grep -q 'modules: mk_chain_c$' &&
+    pass "taint: F, carried by the force-loaded mk_chain_c" || bad "taint: F"
+run audit
+grep -q '^WARNING  module.tainting  *mk_chain_c: module mk_chain_c taints the kernel: force-loaded, out-of-tree, unsigned$' /tmp/o &&
+    grep -q '^ *kernel log: \[ *[0-9.]*\] mk_chain_c: .*: kernel tainted\.$' /tmp/o &&
+    pass "audit flags mk_chain_c force-loaded, with the kernel log line" || { show audit; bad "audit: force-loaded"; }
+
+# --- 3. unloaded: the taint stays, no module explains it ------------------
+$R/rmmod mk_chain_c mk_printk mk_params || bad "reference rmmod"
+run taint
+show taint
+[ "$(grep -c 'no loaded module carries it' /tmp/o)" = 3 ] && pass "taint: F, O and E carried by no loaded module" ||
     bad "taint after unloading"
 run audit
 show audit
@@ -96,6 +107,8 @@ show audit
     pass "audit: taint O and E unexplained (exit 1)" || bad "audit: unexplained taint (exit $rc)"
 grep -q 'kernel log: .*mk_params: loading out-of-tree module taints kernel. (mk_params no longer listed: unloaded or hidden)' /tmp/o &&
     pass "audit names mk_params from the kernel log as the module that set O" || bad "audit: log evidence for O"
+grep -q 'kernel log: .*mk_chain_c: .*: kernel tainted\. (mk_chain_c no longer listed: unloaded or hidden)' /tmp/o &&
+    pass "audit names mk_chain_c from the kernel log as the module that set F" || bad "audit: log evidence for F"
 
 # --- 4. a tracefs kprobe, then a module that hides itself -------------------
 echo 'p:kprobes/mk_audit vfs_read' > $T/kprobe_events && pass "tracefs kprobe on vfs_read" || bad "tracefs kprobe"
