@@ -146,5 +146,8 @@ $R/rmmod mk_hide 2>/dev/null && bad "rmmod mk_hide worked" || pass "rmmod cannot
 echo '-:kprobes/mk_audit' >> $T/kprobe_events
 run taint
 show taint
+[ "$(grep -c 'not listed in /proc/modules, only in /sys/module (hidden?): mk_hide$' /tmp/o)" = 2 ] &&
+    grep -Eq '^  mk_hide +OE$' /tmp/o && pass "taint: O and E carried by mk_hide, which /proc/modules does not list" ||
+    bad "taint: mk_hide's taint"
 pass "audit: hidden module reported with its kprobe; last check"
 exit $fail

@@ -99,6 +99,7 @@ pub fn main(args: Vec<OsString>) -> u8 {
             };
             let names = kernel.loaded_modules().unwrap_or_default();
             TaintReport::new(value, taint::module_taints(&kernel, &names))
+                .with_unlisted(taint::unlisted_module_taints(&kernel, &names))
         }
     };
     let live = operands.is_empty();
@@ -139,16 +140,31 @@ pub(crate) fn to_text(r: &TaintReport, live: bool) -> String {
             continue;
         }
         let indent = " ".repeat(15 + width);
-        if f.modules.is_empty() {
+        if !f.unlisted_modules.is_empty() {
             s.push_str(&format!(
-                "{indent}no loaded module carries it (unloaded since, or hidden: see modkit audit)\n"
+                "{indent}not listed in /proc/modules, only in /sys/module (hidden?): {}\n",
+                f.unlisted_modules.join(", ")
             ));
+        }
+        if f.modules.is_empty() {
+            if f.unlisted_modules.is_empty() {
+                s.push_str(&format!(
+                    "{indent}no loaded module carries it (unloaded since, or hidden: see modkit audit)\n"
+                ));
+            }
         } else {
             s.push_str(&format!("{indent}modules: {}\n", f.modules.join(", ")));
         }
     }
     for b in &r.unknown_bits {
         s.push_str(&format!("  ?  bit {b:<2}  (a bit no known flag names)\n"));
+    }
+    if live && !r.unlisted.is_empty() {
+        s.push_str("modules with taint in /sys/module that /proc/modules does not list:\n");
+        let w = r.unlisted.iter().map(|m| m.module.len()).max().unwrap_or(0);
+        for m in &r.unlisted {
+            s.push_str(&format!("  {:<w$}  {}\n", m.module, m.taint.letters()));
+        }
     }
     if live && !r.modules.is_empty() {
         s.push_str("modules with taint:\n");
@@ -167,8 +183,10 @@ pub(crate) fn to_text(r: &TaintReport, live: bool) -> String {
 }
 
 /// The report as JSON: `value`, `kernel_string`, `flags` (bit, letter,
-/// name, meaning, per_module, and with no VALUE operand `modules`),
-/// `unknown_bits`, and with no VALUE operand `modules` (name, taint).
+/// name, meaning, per_module, and with no VALUE operand `modules` and
+/// `unlisted_modules`), `unknown_bits`, and with no VALUE operand `modules`
+/// (name, taint) and `unlisted_modules` (the same for modules in
+/// `/sys/module` that `/proc/modules` does not list).
 pub(crate) fn to_json(r: &TaintReport, live: bool) -> serde_json::Value {
     let flags: Vec<serde_json::Value> = r
         .flags
@@ -183,6 +201,7 @@ pub(crate) fn to_json(r: &TaintReport, live: bool) -> serde_json::Value {
             });
             if live {
                 o["modules"] = serde_json::json!(f.modules);
+                o["unlisted_modules"] = serde_json::json!(f.unlisted_modules);
             }
             o
         })
@@ -201,6 +220,11 @@ pub(crate) fn to_json(r: &TaintReport, live: bool) -> serde_json::Value {
                 let unknown: String = m.unknown_letters.iter().collect();
                 serde_json::json!({"name": m.module, "taint": format!("{}{unknown}", m.taint.letters())})
             })
+            .collect();
+        o["unlisted_modules"] = r
+            .unlisted
+            .iter()
+            .map(|m| serde_json::json!({"name": m.module, "taint": m.taint.letters()}))
             .collect();
     }
     o

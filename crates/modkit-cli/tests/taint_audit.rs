@@ -88,6 +88,39 @@ fn taint_names_the_modules_of_each_flag() {
 }
 
 #[test]
+fn taint_names_modules_proc_modules_does_not_list() {
+    let root = tainted_tree();
+    write(root.path(), "sys/module/mk_b/taint", "OE\n");
+    write(root.path(), "sys/module/rk/initstate", "live\n");
+    write(root.path(), "sys/module/rk/taint", "P\n");
+    let out = run_modkit("taint", ["--root", root.path().to_str().unwrap()]);
+    let pad = " ".repeat(33);
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!(
+            "  P  bit 0   PROPRIETARY_MODULE  a proprietary module was loaded\n\
+             {pad}not listed in /proc/modules, only in /sys/module (hidden?): rk\n\
+             \x20 W  bit 9 "
+        )),
+        "{text}"
+    );
+    assert!(
+        text.ends_with(
+            "modules with taint in /sys/module that /proc/modules does not list:\n  rk  P\n\
+             modules with taint:\n  mk_b  OE\n  mk_a  OE\n"
+        ),
+        "{text}"
+    );
+    let out = run_modkit("taint", ["--json", "--root", root.path().to_str().unwrap()]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["flags"][0]["unlisted_modules"], serde_json::json!(["rk"]));
+    assert_eq!(
+        v["unlisted_modules"],
+        serde_json::json!([{"name": "rk", "taint": "P"}])
+    );
+}
+
+#[test]
 fn taint_decodes_a_given_value_and_rejects_bad_ones() {
     let out = run_modkit("taint", ["0x40001"]);
     assert_eq!(out.status.code(), Some(0));

@@ -288,6 +288,9 @@ pub struct FlagExplanation {
     pub flag: &'static TaintFlag,
     /// Loaded modules carrying it.
     pub modules: Vec<String>,
+    /// Modules carrying it that `/sys/module` shows loaded but
+    /// `/proc/modules` does not list (hidden: see [`unlisted_module_taints`]).
+    pub unlisted_modules: Vec<String>,
 }
 
 impl FlagExplanation {
@@ -310,6 +313,9 @@ pub struct TaintReport {
     /// Every loaded module whose `taint` file is not empty, in
     /// `/proc/modules` order.
     pub modules: Vec<ModuleTaint>,
+    /// Tainted modules in `/sys/module` that `/proc/modules` does not list
+    /// (empty unless [`TaintReport::with_unlisted`] was called).
+    pub unlisted: Vec<ModuleTaint>,
 }
 
 impl TaintReport {
@@ -324,6 +330,7 @@ impl TaintReport {
                     .filter(|m| m.taint.0 >> flag.bit & 1 == 1)
                     .map(|m| m.module.clone())
                     .collect(),
+                unlisted_modules: Vec::new(),
             })
             .collect();
         TaintReport {
@@ -331,8 +338,41 @@ impl TaintReport {
             flags,
             unknown_bits: value.unknown_bits(),
             modules,
+            unlisted: Vec::new(),
         }
     }
+
+    /// The same report with the tainted modules `/proc/modules` does not
+    /// list, matched with the flags too.
+    pub fn with_unlisted(mut self, unlisted: Vec<ModuleTaint>) -> TaintReport {
+        for f in &mut self.flags {
+            f.unlisted_modules = unlisted
+                .iter()
+                .filter(|m| m.taint.0 >> f.flag.bit & 1 == 1)
+                .map(|m| m.module.clone())
+                .collect();
+        }
+        self.unlisted = unlisted;
+        self
+    }
+}
+
+/// The tainted modules whose `/sys/module/NAME` has an `initstate` (a
+/// loaded module's) but that are not in `listed` (the names of
+/// `/proc/modules`): a module that took itself off the kernel's module
+/// list keeps its sysfs entry and its taint. Sorted by name.
+pub fn unlisted_module_taints(kernel: &KernelState, listed: &[String]) -> Vec<ModuleTaint> {
+    let dir = kernel.root().join("sys/module");
+    let Ok(rd) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = rd
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !listed.contains(n) && dir.join(n).join("initstate").exists())
+        .collect();
+    names.sort();
+    module_taints(kernel, &names)
 }
 
 /// The taint of every module in `names` (`/sys/module/NAME/taint`), those
@@ -441,6 +481,21 @@ mod tests {
                 ('E', vec!["mk_a".into()], false),
             ]
         );
+        // a module with a sysfs entry that /proc/modules would not list
+        std::fs::create_dir_all(root.join("sys/module/rk")).unwrap();
+        std::fs::write(root.join("sys/module/rk/initstate"), "live\n").unwrap();
+        std::fs::write(root.join("sys/module/rk/taint"), "C\n").unwrap();
+        std::fs::write(root.join("sys/module/mk_a/initstate"), "live\n").unwrap();
+        let unlisted = unlisted_module_taints(&k, &names);
+        assert_eq!(unlisted.len(), 1);
+        let r = r.with_unlisted(unlisted);
+        assert_eq!(r.flags[1].flag.letter, 'C');
+        assert_eq!(r.flags[1].unlisted_modules, vec!["rk".to_string()]);
+        assert!(
+            r.flags[1].unexplained(),
+            "a hidden module does not explain it"
+        );
+        assert!(r.flags[2].unlisted_modules.is_empty());
         std::fs::write(root.join("proc/sys/kernel/tainted"), "x\n").unwrap();
         assert!(read_kernel_taint(&k).is_err());
     }

@@ -502,7 +502,8 @@ pub fn check(
         .flatten()
         .map(|m| m.name.clone())
         .collect();
-    let report = TaintReport::new(value, taint::module_taints(&sources.kernel, &names));
+    let report = TaintReport::new(value, taint::module_taints(&sources.kernel, &names))
+        .with_unlisted(taint::unlisted_module_taints(&sources.kernel, &names));
     for fl in &report.flags {
         let flag = fl.flag;
         if !flag.per_module {
