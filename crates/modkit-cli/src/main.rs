@@ -7,6 +7,7 @@
 
 #![forbid(unsafe_code)]
 
+mod audit;
 mod compat;
 mod depmod;
 mod dmesg;
@@ -21,6 +22,7 @@ mod modprobe;
 mod printk;
 mod rmmod;
 mod simpleopts;
+mod taint;
 mod version;
 
 use std::ffi::OsString;
@@ -40,6 +42,11 @@ struct Tool {
 }
 
 const TOOLS: &[Tool] = &[
+    Tool {
+        name: "audit",
+        about: "report tainting, foreign and hidden modules, probes and module settings (--json)",
+        run: audit::main,
+    },
     Tool {
         name: "depmod",
         about: "generate modules.dep and the module indexes (kmod compatible)",
@@ -85,6 +92,11 @@ const TOOLS: &[Tool] = &[
         name: "rmmod",
         about: "unload modules from the kernel (kmod compatible)",
         run: rmmod::main,
+    },
+    Tool {
+        name: "taint",
+        about: "decode the kernel's taint flags and name the modules behind them (--json)",
+        run: taint::main,
     },
 ];
 

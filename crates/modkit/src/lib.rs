@@ -36,6 +36,9 @@
 //! - [`kallsyms`] — the kernel's symbol table (`/proc/kallsyms`, `System.map`):
 //!   symbols by name, compiler-renamed copies, addresses named as `%pS` names them.
 //! - [`loaded`] — the running kernel's modules (`/proc/modules`, `/sys/module`).
+//! - [`taint`] — the kernel's taint flags decoded, and which loaded module explains which.
+//! - [`audit`] — a report on the live system: tainting and hidden modules, probes and
+//!   hooks, security settings, each finding with a severity and its evidence.
 //! - [`kmsg`] — the kernel log: reading `/dev/kmsg`, the `syslog(2)` actions, and the one
 //!   record parser (`/dev/kmsg` and `syslog(2)` formats, exactly as util-linux's dmesg).
 //!
@@ -55,6 +58,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod audit;
 pub mod builtin;
 pub mod compat;
 pub mod compression;
@@ -76,5 +80,6 @@ pub mod resolve;
 pub mod signature;
 pub mod static_nodes;
 mod sys;
+pub mod taint;
 
 pub use error::{Error, Result};

@@ -62,6 +62,12 @@ impl KernelState {
         KernelState { root: root.into() }
     }
 
+    /// The directory `proc/` and `sys/` are read under (`/` for the
+    /// running system).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     fn path(&self, rel: &str) -> PathBuf {
         self.root.join(rel.trim_start_matches('/'))
     }
