@@ -35,6 +35,8 @@
 //!   leaving terminal signals to a pager, opening the console without taking it.
 //! - [`kallsyms`] — the kernel's symbol table (`/proc/kallsyms`, `System.map`):
 //!   symbols by name, compiler-renamed copies, addresses named as `%pS` names them.
+//! - [`tracefs`] — the tracing file system: kprobe and kretprobe events defined,
+//!   enabled, counted and removed from user space; the trace line parser.
 //! - [`loaded`] — the running kernel's modules (`/proc/modules`, `/sys/module`).
 //! - [`kmsg`] — the kernel log: reading `/dev/kmsg`, the `syslog(2)` actions, and the one
 //!   record parser (`/dev/kmsg` and `syslog(2)` formats, exactly as util-linux's dmesg).
@@ -76,5 +78,6 @@ pub mod resolve;
 pub mod signature;
 pub mod static_nodes;
 mod sys;
+pub mod tracefs;
 
 pub use error::{Error, Result};
