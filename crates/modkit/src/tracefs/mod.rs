@@ -58,10 +58,11 @@ pub enum TracefsError {
     NotMounted,
     /// The kernel has no tracefs at all (`CONFIG_TRACING` unset).
     NoTracefs,
-    /// tracefs is there but has no `kprobe_events`.
+    /// The kernel has no kprobe events: tracefs has no `kprobe_events`, or
+    /// the kernel's configuration says so.
     NoKprobeEvents {
-        /// The tracefs directory.
-        root: PathBuf,
+        /// How we know (the missing file, or the configuration line).
+        evidence: String,
     },
     /// Permission denied and not running as root.
     NotRoot {
@@ -113,10 +114,9 @@ impl fmt::Display for TracefsError {
                 f,
                 "this kernel has no tracefs, so no kprobe events (it was built without CONFIG_TRACING and CONFIG_KPROBE_EVENTS)"
             ),
-            TracefsError::NoKprobeEvents { root } => write!(
+            TracefsError::NoKprobeEvents { evidence } => write!(
                 f,
-                "this kernel has no kprobe events ({}/kprobe_events is missing: it was built without CONFIG_KPROBE_EVENTS)",
-                root.display()
+                "this kernel has no kprobe events: it was built without CONFIG_KPROBE_EVENTS ({evidence})"
             ),
             TracefsError::NotRoot { path } => write!(
                 f,
@@ -182,6 +182,49 @@ fn io_error(path: &Path, error: io::Error) -> TracefsError {
     }
 }
 
+/// The running kernel's configuration (`/proc/config.gz`, else
+/// `/boot/config-RELEASE`) and where it was read, if either is readable.
+pub fn kernel_config() -> Option<(String, PathBuf)> {
+    use std::io::Read;
+    let gz = Path::new("/proc/config.gz");
+    if let Ok(f) = std::fs::File::open(gz) {
+        let mut text = String::new();
+        if flate2::read::GzDecoder::new(f)
+            .read_to_string(&mut text)
+            .is_ok()
+        {
+            return Some((text, gz.to_path_buf()));
+        }
+    }
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").ok()?;
+    let p = PathBuf::from(format!("/boot/config-{}", release.trim()));
+    Some((std::fs::read_to_string(&p).ok()?, p))
+}
+
+/// Why the kernel configuration says there are no kprobe events (the
+/// line of `CONFIG_KPROBES` or `CONFIG_KPROBE_EVENTS` not set), if it does.
+fn kprobe_events_configured_out() -> Option<String> {
+    let (config, path) = kernel_config()?;
+    config_lacks_kprobe_events(&config).map(|line| format!("{}: {line}", path.display()))
+}
+
+/// The line of a kernel configuration showing that kprobe events are not
+/// built in, if one does.
+pub fn config_lacks_kprobe_events(config: &str) -> Option<String> {
+    for option in ["CONFIG_KPROBES", "CONFIG_KPROBE_EVENTS"] {
+        let set = format!("{option}=y");
+        if !config.lines().any(|l| l == set) {
+            return Some(
+                config
+                    .lines()
+                    .find(|l| *l == format!("# {option} is not set"))
+                    .map_or_else(|| format!("no {set}"), str::to_string),
+            );
+        }
+    }
+    None
+}
+
 /// Mount points of file systems of type `fstype` in a `/proc/mounts` text.
 pub fn mount_points(mounts: &str, fstype: &str) -> Vec<PathBuf> {
     mounts
@@ -237,6 +280,9 @@ impl Tracefs {
                 Err(_) => {}
             }
         }
+        if let Some(evidence) = kprobe_events_configured_out() {
+            return Err(TracefsError::NoKprobeEvents { evidence });
+        }
         let filesystems = std::fs::read_to_string("/proc/filesystems").unwrap_or_default();
         if filesystems
             .lines()
@@ -265,7 +311,7 @@ impl Tracefs {
         match std::fs::metadata(&p) {
             Ok(_) => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Err(TracefsError::NoKprobeEvents {
-                root: self.root.clone(),
+                evidence: format!("{} is missing", p.display()),
             }),
             Err(e) => Err(io_error(&p, e)),
         }
@@ -544,6 +590,23 @@ mod tests {
     fn fake_tracefs_without_kprobe_events() {
         let (dir, _) = fake(false);
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn kernel_configuration() {
+        assert_eq!(
+            config_lacks_kprobe_events("# CONFIG_KPROBES is not set\nCONFIG_TRACING=y\n")
+                .as_deref(),
+            Some("# CONFIG_KPROBES is not set")
+        );
+        assert_eq!(
+            config_lacks_kprobe_events("CONFIG_KPROBES=y\n").as_deref(),
+            Some("no CONFIG_KPROBE_EVENTS=y")
+        );
+        assert_eq!(
+            config_lacks_kprobe_events("CONFIG_KPROBES=y\nCONFIG_KPROBE_EVENTS=y\n"),
+            None
+        );
     }
 
     #[test]
