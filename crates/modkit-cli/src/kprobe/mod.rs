@@ -478,24 +478,24 @@ fn set_enabled(o: &Options, names: &[String], on: bool) -> Outcome {
 
 fn stats(o: &Options, names: &[String]) -> Outcome {
     let t = tracefs(o)?;
-    let probes = kprobes(&t, o)?;
-    let profile = t.profile()?;
+    let stats: Vec<_> = t
+        .probe_stats()?
+        .into_iter()
+        .filter(|(p, _)| o.group.as_deref().is_none_or(|g| p.group == g))
+        .collect();
     let wanted: Vec<(String, String)> = names.iter().map(|n| split_name(o, n)).collect();
     for (g, e) in &wanted {
-        if !probes.iter().any(|p| &p.group == g && &p.event == e) {
+        if !stats.iter().any(|(p, _)| &p.group == g && &p.event == e) {
             return Err(fail(format!("stats: no kprobe event {g}/{e}")));
         }
     }
-    let mut rows = Vec::new();
-    for p in &probes {
-        if !wanted.is_empty() && !wanted.iter().any(|(g, e)| *g == p.group && *e == p.event) {
-            continue;
-        }
-        let Some(entry) = profile.iter().find(|e| e.event == p.event) else {
-            continue;
-        };
-        rows.push((p.full_name(), entry.hits, entry.misses));
-    }
+    let rows: Vec<(String, u64, u64)> = stats
+        .iter()
+        .filter(|(p, _)| {
+            wanted.is_empty() || wanted.iter().any(|(g, e)| *g == p.group && *e == p.event)
+        })
+        .map(|(p, e)| (p.full_name(), e.hits, e.misses))
+        .collect();
     if o.json {
         let v: Vec<serde_json::Value> = rows
             .iter()

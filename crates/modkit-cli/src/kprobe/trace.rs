@@ -150,11 +150,12 @@ fn add_and_follow(
 }
 
 fn hits(t: &Tracefs, events: &[(String, String)]) -> u64 {
-    t.profile()
-        .map(|p| {
-            p.iter()
-                .filter(|e| events.iter().any(|(_, ev)| *ev == e.event))
-                .map(|e| e.hits)
+    t.probe_stats()
+        .map(|stats| {
+            stats
+                .iter()
+                .filter(|(p, _)| events.iter().any(|(g, e)| *g == p.group && *e == p.event))
+                .map(|(_, e)| e.hits)
                 .sum()
         })
         .unwrap_or(0)

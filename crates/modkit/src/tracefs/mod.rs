@@ -137,7 +137,7 @@ impl fmt::Display for TracefsError {
                 error,
                 log,
             } => {
-                write!(f, "the kernel refused '{command}': {error}")?;
+                write!(f, "the kernel refused '{command}': {}", describe(error))?;
                 if let Some(l) = log {
                     write!(f, ": {}", l.message)?;
                     if let Some(c) = l.culprit() {
@@ -147,12 +147,21 @@ impl fmt::Display for TracefsError {
                 Ok(())
             }
             TracefsError::Format(e) => write!(f, "{e}"),
-            TracefsError::Io { path, error } => write!(f, "{}: {error}", path.display()),
+            TracefsError::Io { path, error } => write!(f, "{}: {}", path.display(), describe(error)),
         }
     }
 }
 
 impl std::error::Error for TracefsError {}
+
+/// An I/O error as `strerror` says it, without Rust's ` (os error N)`.
+fn describe(error: &io::Error) -> String {
+    let text = error.to_string();
+    match text.rfind(" (os error ") {
+        Some(i) if text.ends_with(')') => text[..i].to_string(),
+        _ => text,
+    }
+}
 
 impl From<FormatError> for TracefsError {
     fn from(e: FormatError) -> Self {
@@ -468,6 +477,31 @@ impl Tracefs {
         Ok(format::parse_profile(&self.read("kprobe_profile")?)?)
     }
 
+    /// Each kprobe and kretprobe with its line of `kprobe_profile`. The
+    /// profile names events without their group; both files list the
+    /// probes in the same order, so they are paired in order (checking the
+    /// names), which tells apart same-named events of two groups.
+    pub fn probe_stats(&self) -> Result<Vec<(ProbeDefinition, ProfileEntry)>> {
+        let probes: Vec<ProbeDefinition> = self
+            .probe_events()?
+            .into_iter()
+            .filter(ProbeDefinition::is_kprobe)
+            .collect();
+        let mut profile = self.profile()?.into_iter().peekable();
+        let mut out = Vec::new();
+        for p in probes {
+            // A probe added or removed between the two reads: skip to the
+            // next line of the same name.
+            while profile.peek().is_some_and(|e| e.event != p.event) {
+                profile.next();
+            }
+            if let Some(e) = profile.next() {
+                out.push((p, e));
+            }
+        }
+        Ok(out)
+    }
+
     /// debugfs's `kprobes/blacklist`.
     pub fn blacklist(&self) -> Result<Vec<BlacklistEntry>> {
         Ok(format::parse_blacklist(
@@ -567,6 +601,11 @@ mod tests {
         assert_eq!(t.probe_events().unwrap()[0].full_name(), "modkit/kp");
         assert!(t.probe("modkit", "kp").unwrap().is_some());
         assert_eq!(t.profile().unwrap()[0].hits, 4);
+        let stats = t.probe_stats().unwrap();
+        assert_eq!(
+            (stats[0].0.full_name(), stats[0].1.hits),
+            ("modkit/kp".into(), 4)
+        );
         assert!(t.is_enabled("modkit", "kp").unwrap());
         assert!(matches!(
             t.is_enabled("modkit", "nope"),
