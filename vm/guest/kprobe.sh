@@ -27,6 +27,7 @@ snapshot() { # the kernel's probe state
     cat $D/kprobes/list
 }
 snapshot > /tmp/state.before
+kprobe list > /dev/null && [ "$(readlink /sbin/kprobe)" = modkit ] && pass "kprobe runs through its /sbin link" || bad "/sbin/kprobe"
 same_state() { # what
     snapshot > /tmp/state.now
     if cmp -s /tmp/state.before /tmp/state.now; then
