@@ -7,6 +7,7 @@
 //! blocking, so the loop sees the flag within one idle period (20 ms).
 //! Events this command enabled are disabled again before it returns.
 
+use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -184,15 +185,15 @@ fn follow(
             }
             draining = true;
         }
-        let lines = pipe
-            .read_lines(if draining { Duration::ZERO } else { IDLE })
+        let batch = pipe
+            .read_text(if draining { Duration::ZERO } else { IDLE })
             .map_err(|e| fail(format!("{}/trace_pipe: {e}", t.root().display())))?;
-        if draining && lines.is_empty() {
+        if draining && batch.is_empty() {
             break;
         }
-        let mut text = Vec::new();
-        for line in lines {
-            match parse_line(&line) {
+        let mut text = Vec::with_capacity(batch.len());
+        for line in batch.lines() {
+            match parse_line(line) {
                 TraceLine::Lost { count, .. } => lost += count,
                 TraceLine::Event(ev) if events.iter().any(|(_, e)| *e == ev.event) => {
                     format_event(&mut text, &ev, o.json);
@@ -219,11 +220,14 @@ fn follow(
     Ok(0)
 }
 
-fn quote(v: &str) -> String {
-    if v.contains([' ', '"']) || v.is_empty() {
-        format!("\"{v}\"")
+/// Writes `v`, in double quotes if it holds a space or a quote or is empty.
+fn put_value(out: &mut Vec<u8>, v: &str) {
+    if v.is_empty() || v.contains([' ', '"']) {
+        out.push(b'"');
+        out.extend_from_slice(v.as_bytes());
+        out.push(b'"');
     } else {
-        v.to_string()
+        out.extend_from_slice(v.as_bytes());
     }
 }
 
@@ -231,7 +235,7 @@ fn format_event(out: &mut Vec<u8>, ev: &TraceEvent, json: bool) {
     if json {
         let mut args = serde_json::Map::new();
         for (n, v) in &ev.args {
-            args.insert(n.clone(), serde_json::Value::from(v.as_str()));
+            args.insert(n.to_string(), serde_json::Value::from(*v));
         }
         let site = match &ev.site {
             Some(ProbeSite::Entry { at }) => json!({"at": at}),
@@ -247,24 +251,24 @@ fn format_event(out: &mut Vec<u8>, ev: &TraceEvent, json: bool) {
             "site": site,
             "args": args,
         });
-        out.extend_from_slice(v.to_string().as_bytes());
+        let _ = serde_json::to_writer(&mut *out, &v);
         out.push(b'\n');
         return;
     }
-    let mut s = format!(
-        "{} {} {} {} {}",
-        ev.timestamp,
-        ev.cpu,
-        ev.pid,
-        quote(&ev.comm),
-        ev.event
-    );
+    // TIME CPU PID COMM EVENT [<-FUNCTION] NAME=VALUE...
+    let _ = write!(out, "{} {} {} ", ev.timestamp, ev.cpu, ev.pid);
+    put_value(out, ev.comm);
+    out.push(b' ');
+    out.extend_from_slice(ev.event.as_bytes());
     if let Some(ProbeSite::Return { from, .. }) = &ev.site {
-        s.push_str(&format!(" <-{from}"));
+        out.extend_from_slice(b" <-");
+        out.extend_from_slice(from.as_bytes());
     }
     for (n, v) in &ev.args {
-        s.push_str(&format!(" {n}={}", quote(v)));
+        out.push(b' ');
+        out.extend_from_slice(n.as_bytes());
+        out.push(b'=');
+        put_value(out, v);
     }
-    s.push('\n');
-    out.extend_from_slice(s.as_bytes());
+    out.push(b'\n');
 }

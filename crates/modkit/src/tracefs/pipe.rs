@@ -21,26 +21,26 @@ use std::path::Path;
 
 /// Where a probe fired, from the body's parenthesis.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ProbeSite {
+pub enum ProbeSite<'a> {
     /// A kprobe: `(SYM+0xOFF/0xSIZE)`.
     Entry {
         /// The probed place as `%pS` prints it.
-        at: String,
+        at: &'a str,
     },
     /// A kretprobe: `(CALLER <- SYM)`: returning from `from` to `to`.
     Return {
         /// The caller the function returned to.
-        to: String,
+        to: &'a str,
         /// The function that returned.
-        from: String,
+        from: &'a str,
     },
 }
 
 /// One event line.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TraceEvent {
+pub struct TraceEvent<'a> {
     /// The task's command name (`<...>` when the kernel no longer knew it).
-    pub comm: String,
+    pub comm: &'a str,
     /// Its thread id.
     pub pid: u32,
     /// Its thread-group id, with the `record-tgid` option (`None` too when
@@ -49,26 +49,23 @@ pub struct TraceEvent {
     /// The CPU.
     pub cpu: u32,
     /// The irq-info column (`d..3.`), when printed.
-    pub flags: Option<String>,
+    pub flags: Option<&'a str>,
     /// The timestamp as printed (`1234.567890`).
-    pub timestamp: String,
+    pub timestamp: &'a str,
     /// The event name.
-    pub event: String,
+    pub event: &'a str,
     /// For a probe event, where it fired.
-    pub site: Option<ProbeSite>,
+    pub site: Option<ProbeSite<'a>>,
     /// The named values, in order.
-    pub args: Vec<(String, String)>,
+    pub args: Vec<(&'a str, &'a str)>,
     /// The body as printed, everything after `EVENT: `.
-    pub body: String,
+    pub body: &'a str,
 }
 
-impl TraceEvent {
+impl<'a> TraceEvent<'a> {
     /// The value of the argument named `name`.
-    pub fn arg(&self, name: &str) -> Option<&str> {
-        self.args
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+    pub fn arg(&self, name: &str) -> Option<&'a str> {
+        self.args.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
     }
 
     /// The timestamp in seconds, if it is `SECONDS.FRACTION`.
@@ -79,9 +76,9 @@ impl TraceEvent {
 
 /// A line of `trace_pipe`.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum TraceLine {
+pub enum TraceLine<'a> {
     /// An event.
-    Event(TraceEvent),
+    Event(TraceEvent<'a>),
     /// `CPU:N [LOST M EVENTS]`: the ring buffer dropped M events.
     Lost {
         /// The CPU whose buffer overflowed.
@@ -91,18 +88,18 @@ pub enum TraceLine {
     },
     /// Anything else (a comment line of `trace`, a format this parser does
     /// not know), as text.
-    Other(String),
+    Other(&'a str),
 }
 
 /// Parses one line (without its newline). Never fails: what is not an
 /// event or a lost-events line is [`TraceLine::Other`].
-pub fn parse_line(line: &str) -> TraceLine {
+pub fn parse_line(line: &str) -> TraceLine<'_> {
     parse_lost(line)
         .or_else(|| parse_event(line).map(TraceLine::Event))
-        .unwrap_or_else(|| TraceLine::Other(line.to_string()))
+        .unwrap_or(TraceLine::Other(line))
 }
 
-fn parse_lost(line: &str) -> Option<TraceLine> {
+fn parse_lost(line: &str) -> Option<TraceLine<'_>> {
     let rest = line.trim().strip_prefix("CPU:")?;
     let (cpu, rest) = rest.split_once(' ')?;
     let count = rest.strip_prefix("[LOST ")?.strip_suffix(" EVENTS]")?;
@@ -112,7 +109,7 @@ fn parse_lost(line: &str) -> Option<TraceLine> {
     })
 }
 
-fn parse_event(line: &str) -> Option<TraceEvent> {
+fn parse_event(line: &str) -> Option<TraceEvent<'_>> {
     // The CPU column: the first " [DIGITS]" after a "COMM-PID[ (TGID)]".
     let mut from = 0;
     loop {
@@ -131,7 +128,7 @@ fn parse_event(line: &str) -> Option<TraceEvent> {
     }
 }
 
-fn parse_task(head: &str) -> Option<(String, u32, Option<u32>)> {
+fn parse_task(head: &str) -> Option<(&str, u32, Option<u32>)> {
     let mut head = head.trim_end();
     let mut tgid = None;
     if let Some(inner) = head.strip_suffix(')') {
@@ -146,7 +143,7 @@ fn parse_task(head: &str) -> Option<(String, u32, Option<u32>)> {
     }
     let (comm, pid) = head.rsplit_once('-')?;
     let pid = pid.parse().ok()?;
-    Some((comm.trim_start().to_string(), pid, tgid))
+    Some((comm.trim_start(), pid, tgid))
 }
 
 fn is_flags(word: &str) -> bool {
@@ -157,19 +154,19 @@ fn is_flags(word: &str) -> bool {
         && !word.ends_with(':')
 }
 
-fn parse_after_cpu(
-    rest: &str,
-    comm: String,
+fn parse_after_cpu<'a>(
+    rest: &'a str,
+    comm: &'a str,
     pid: u32,
     tgid: Option<u32>,
     cpu: u32,
-) -> Option<TraceEvent> {
+) -> Option<TraceEvent<'a>> {
     let rest = rest.trim_start();
     let (first, after_first) = rest.split_once(' ')?;
     let (flags, rest) = if first.ends_with(':') {
         (None, rest)
     } else if is_flags(first) {
-        (Some(first.to_string()), after_first.trim_start())
+        (Some(first), after_first.trim_start())
     } else {
         return None;
     };
@@ -191,15 +188,15 @@ fn parse_after_cpu(
         tgid,
         cpu,
         flags,
-        timestamp: timestamp.to_string(),
-        event: event.to_string(),
+        timestamp,
+        event,
         site,
         args: parse_args(args_text),
-        body: body.to_string(),
+        body,
     })
 }
 
-fn parse_site(body: &str) -> (Option<ProbeSite>, &str) {
+fn parse_site(body: &str) -> (Option<ProbeSite<'_>>, &str) {
     let Some(inner) = body.strip_prefix('(') else {
         return (None, body);
     };
@@ -209,13 +206,8 @@ fn parse_site(body: &str) -> (Option<ProbeSite>, &str) {
     let site = &inner[..close];
     let rest = inner[close + 1..].trim_start();
     let site = match site.split_once(" <- ") {
-        Some((to, from)) => ProbeSite::Return {
-            to: to.to_string(),
-            from: from.to_string(),
-        },
-        None => ProbeSite::Entry {
-            at: site.to_string(),
-        },
+        Some((to, from)) => ProbeSite::Return { to, from },
+        None => ProbeSite::Entry { at: site },
     };
     (Some(site), rest)
 }
@@ -236,7 +228,7 @@ fn next_arg_follows(s: &str) -> bool {
 /// value runs to the quote that ends the line or comes before the next
 /// ` NAME=`; a braced one to its closing brace. Text that is not
 /// `NAME=VALUE` ends the list.
-pub fn parse_args(text: &str) -> Vec<(String, String)> {
+pub fn parse_args(text: &str) -> Vec<(&str, &str)> {
     let mut out = Vec::new();
     let mut rest = text.trim_start();
     while !rest.is_empty() {
@@ -266,7 +258,7 @@ pub fn parse_args(text: &str) -> Vec<(String, String)> {
         if value.len() >= 2 && value.starts_with('"') && value.ends_with('"') {
             value = &value[1..value.len() - 1];
         }
-        out.push((name.to_string(), value.to_string()));
+        out.push((name, value));
         rest = value_text[end..].trim_start();
     }
     out
@@ -300,6 +292,16 @@ impl TracePipe {
     /// not UTF-8 replaced). Waits up to `idle` when nothing is available,
     /// then returns an empty list.
     pub fn read_lines(&mut self, idle: std::time::Duration) -> io::Result<Vec<String>> {
+        let text = self.read_text(idle)?;
+        Ok(text.lines().map(str::to_string).collect())
+    }
+
+    /// The complete lines available now as one text, each with its
+    /// newline (bytes that are not UTF-8 replaced): the cheap form of
+    /// [`TracePipe::read_lines`] for a reader that keeps up with a fast
+    /// probe. Waits up to `idle` when nothing is available, then returns an
+    /// empty text.
+    pub fn read_text(&mut self, idle: std::time::Duration) -> io::Result<String> {
         let mut got_any = false;
         loop {
             match self.file.read(&mut self.buf) {
@@ -307,7 +309,9 @@ impl TracePipe {
                 Ok(n) => {
                     self.pending.extend_from_slice(&self.buf[..n]);
                     got_any = true;
-                    if n < self.buf.len() {
+                    // The kernel gives at most a page per read: go on while
+                    // there is more, up to a batch of about 64 KiB.
+                    if self.pending.len() >= self.buf.len() {
                         break;
                     }
                 }
@@ -318,21 +322,17 @@ impl TracePipe {
         }
         if !got_any {
             std::thread::sleep(idle);
-            return Ok(Vec::new());
+            return Ok(String::new());
         }
-        Ok(self.take_lines())
-    }
-
-    fn take_lines(&mut self) -> Vec<String> {
         let Some(last_nl) = self.pending.iter().rposition(|&b| b == b'\n') else {
-            return Vec::new();
+            return Ok(String::new());
         };
         let rest = self.pending.split_off(last_nl + 1);
         let done = std::mem::replace(&mut self.pending, rest);
-        done[..done.len() - 1]
-            .split(|&b| b == b'\n')
-            .map(|l| String::from_utf8_lossy(l).into_owned())
-            .collect()
+        Ok(match String::from_utf8(done) {
+            Ok(s) => s,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        })
     }
 }
 
@@ -340,7 +340,7 @@ impl TracePipe {
 mod tests {
     use super::*;
 
-    fn event(line: &str) -> TraceEvent {
+    fn event(line: &str) -> TraceEvent<'_> {
         match parse_line(line) {
             TraceLine::Event(e) => e,
             other => panic!("not an event: {other:?}"),
@@ -355,13 +355,13 @@ mod tests {
         assert_eq!(e.comm, "sh");
         assert_eq!(e.pid, 87);
         assert_eq!(e.cpu, 0);
-        assert_eq!(e.flags.as_deref(), Some("....."));
+        assert_eq!(e.flags, Some("....."));
         assert_eq!(e.timestamp, "12.345678");
         assert_eq!(e.event, "kp");
         assert_eq!(
             e.site,
             Some(ProbeSite::Entry {
-                at: "mk_kptarget_fn+0x0/0x30 [mk_kptarget]".into()
+                at: "mk_kptarget_fn+0x0/0x30 [mk_kptarget]"
             })
         );
         assert_eq!(e.arg("value"), Some("7"));
@@ -381,18 +381,18 @@ mod tests {
         assert_eq!(
             e.site,
             Some(ProbeSite::Return {
-                to: "param_attr_store+0x8d/0x100".into(),
-                from: "mk_kptarget_fn".into()
+                to: "param_attr_store+0x8d/0x100",
+                from: "mk_kptarget_fn"
             })
         );
-        assert_eq!(e.args, [("ret".to_string(), "70".to_string())]);
+        assert_eq!(e.args, [("ret", "70")]);
         assert_eq!(e.seconds(), Some(99.000001));
     }
 
     #[test]
     fn args_of_every_shape() {
         let a = parse_args("s=\"a \"quoted\" word\" n=-1 arr={0x1,0x2} f=(fault) e=\"\" t=\"x\"");
-        let v: Vec<(&str, &str)> = a.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+        let v = a;
         assert_eq!(
             v,
             [
@@ -422,10 +422,7 @@ mod tests {
         assert!(matches!(parse_line("x-1 [0] y"), TraceLine::Other(_)));
         // The tgid column printed as dashes.
         let e = event("  <...>-5 (-------) [001] d..1. 1.5: ev: ");
-        assert_eq!(
-            (e.comm.as_str(), e.tgid, e.event.as_str()),
-            ("<...>", None, "ev")
-        );
+        assert_eq!((e.comm, e.tgid, e.event), ("<...>", None, "ev"));
     }
 
     #[test]
@@ -462,16 +459,13 @@ mod tests {
     fn recorded_lines() {
         let e: Vec<TraceEvent> = RECORDED.iter().map(|l| event(l)).collect();
         assert_eq!(e[0].arg("arg3"), Some("sh"));
-        assert_eq!(e[1].flags.as_deref(), Some(".N..."));
+        assert_eq!(e[1].flags, Some(".N..."));
         assert_eq!(e[1].timestamp, "18.958115");
         assert_eq!(e[2].arg("ret"), Some("70"));
         assert!(matches!(&e[2].site, Some(ProbeSite::Return { to, from })
-            if to == "mk_kptarget_call+0x5a/0xfd0 [mk_kptarget]" && from == "mk_kptarget_fn"));
-        assert_eq!(
-            (e[3].flags.as_deref(), e[3].arg("idx")),
-            (None, Some("0x2"))
-        );
-        assert_eq!((e[4].tgid, e[4].pid, e[4].comm.as_str()), (None, 92, "sh"));
+            if *to == "mk_kptarget_call+0x5a/0xfd0 [mk_kptarget]" && *from == "mk_kptarget_fn"));
+        assert_eq!((e[3].flags, e[3].arg("idx")), (None, Some("0x2")));
+        assert_eq!((e[4].tgid, e[4].pid, e[4].comm), (None, 92, "sh"));
         assert_eq!(e[5].comm, "<...>");
         assert_eq!(e[5].arg("a"), Some("{109,111,100,107}"));
         assert_eq!(e[5].arg("c"), Some("'m'"));
@@ -506,8 +500,8 @@ mod tests {
             }
             let line = String::from_utf8_lossy(&b);
             if let TraceLine::Event(e) = parse_line(&line) {
-                assert!(line.contains(&e.event), "{line}");
-                assert!(line.contains(&e.timestamp), "{line}");
+                assert!(line.contains(e.event), "{line}");
+                assert!(line.contains(e.timestamp), "{line}");
             }
             let _ = parse_args(&line);
         }
