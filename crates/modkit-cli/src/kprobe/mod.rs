@@ -51,7 +51,8 @@ pub(crate) const LONG_OPTS: &[LongOpt] = &[
     LongOpt::new("version", HasArg::No, 'V' as i32),
 ];
 
-const SUBCOMMANDS: &[&str] = &[
+/// The commands, as the first operand.
+pub(crate) const SUBCOMMANDS: &[&str] = &[
     "add",
     "list",
     "del",
