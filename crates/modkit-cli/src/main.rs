@@ -15,6 +15,7 @@ mod dmesg;
 mod docs;
 mod insmod;
 mod kmod;
+mod kprobe;
 mod log;
 mod lsmod;
 mod modinfo;
@@ -66,6 +67,11 @@ const TOOLS: &[Tool] = &[
         name: "kmod",
         about: "kmod's own command: list, static-nodes, help (kmod compatible)",
         run: kmod::main,
+    },
+    Tool {
+        name: "kprobe",
+        about: "kprobes and kretprobes on the running kernel: add, list, count, trace, remove",
+        run: kprobe::main,
     },
     Tool {
         name: "lsmod",

@@ -112,7 +112,7 @@ fn installs_links_pages_completions_and_uninstalls_exactly() {
             "{t}"
         );
         let out = Command::new(&link)
-            .arg(if t == "printk" || t == "dmesg" {
+            .arg(if t == "printk" || t == "dmesg" || t == "kprobe" {
                 "-V"
             } else {
                 "--version"
@@ -126,6 +126,8 @@ fn installs_links_pages_completions_and_uninstalls_exactly() {
                 "util-linux"
             } else if t == "printk" {
                 "printk from modkit"
+            } else if t == "kprobe" {
+                "kprobe from modkit"
             } else {
                 "kmod version"
             }),

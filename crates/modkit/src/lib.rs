@@ -35,6 +35,8 @@
 //!   leaving terminal signals to a pager, opening the console without taking it.
 //! - [`kallsyms`] — the kernel's symbol table (`/proc/kallsyms`, `System.map`):
 //!   symbols by name, compiler-renamed copies, addresses named as `%pS` names them.
+//! - [`tracefs`] — the tracing file system: kprobe and kretprobe events defined,
+//!   enabled, counted and removed from user space; the trace line parser.
 //! - [`loaded`] — the running kernel's modules (`/proc/modules`, `/sys/module`).
 //! - [`taint`] — the kernel's taint flags decoded, and which loaded module explains which.
 //! - [`audit`] — a report on the live system: tainting and hidden modules, probes and
@@ -81,5 +83,6 @@ pub mod signature;
 pub mod static_nodes;
 mod sys;
 pub mod taint;
+pub mod tracefs;
 
 pub use error::{Error, Result};

@@ -92,6 +92,8 @@ const FACILITIES: &[&str] = &[
 ];
 /// The commands of `kmod` (as `kmod help` lists them).
 pub(crate) const KMOD_COMMANDS: &[&str] = &["help", "list", "static-nodes"];
+/// The commands of `kprobe`.
+pub(crate) const KPROBE_COMMANDS: &[&str] = crate::kprobe::SUBCOMMANDS;
 /// The names `printk` knows, long and short.
 pub(crate) const PRINTK_NAMES: &[&str] = &[
     "console_loglevel",
@@ -333,6 +335,29 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         root_opts: &["-d", "--dirname"],
         version_opts: &["-S", "--set-version"],
         loaded_with: &["-r", "--remove"],
+    },
+    ToolSpec {
+        name: "kprobe",
+        section: "8",
+        groups: &[main_group(
+            crate::kprobe::SHORT_OPTS,
+            crate::kprobe::LONG_OPTS,
+            "kprobe",
+            Arg::Values(KPROBE_COMMANDS),
+        )],
+        args: &[
+            ("maxactive", Arg::Text),
+            ("group", Arg::Text),
+            ("count", Arg::Text),
+            ("duration", Arg::Text),
+            ("probe", Arg::Text),
+            ("ret-probe", Arg::Text),
+            ("tracefs", Arg::Dir),
+            ("debugfs", Arg::Dir),
+        ],
+        root_opts: &[],
+        version_opts: &[],
+        loaded_with: &[],
     },
     ToolSpec {
         name: "printk",

@@ -1,0 +1,274 @@
+//! `kprobe trace` and the one-shot form: follow `trace_pipe` for chosen
+//! events, one line (or JSON object) per hit; the one-shot form adds its
+//! probes first and removes exactly those on every way out — the count or
+//! duration reached, a write error, Ctrl-C (SIGINT), SIGTERM or SIGHUP.
+//!
+//! Signals only set a flag (`signal-hook`); `trace_pipe` is read without
+//! blocking, so the loop sees the flag within one idle period (20 ms).
+//! Events this command enabled are disabled again before it returns.
+
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use modkit::tracefs::pipe::{parse_line, ProbeSite, TraceEvent, TraceLine};
+use modkit::tracefs::spec::ProbeKind;
+use modkit::tracefs::Tracefs;
+use serde_json::json;
+
+use super::{add_spec, build_spec, fail, split_name, tracefs, Failure, Options, Outcome};
+use crate::compat::stdio::{self, Stdout};
+
+const IDLE: Duration = Duration::from_millis(20);
+
+/// Probes this command added, removed again by [`Added::remove_all`].
+struct Added<'a> {
+    tracefs: &'a Tracefs,
+    events: Vec<(String, String)>,
+}
+
+impl Added<'_> {
+    fn remove_all(&mut self) -> Result<(), Failure> {
+        let mut first_error = None;
+        for (g, e) in self.events.drain(..).rev() {
+            if let Err(err) = self.tracefs.remove_probe(&g, &e) {
+                first_error.get_or_insert(fail(format!("removing {g}/{e}: {err}")));
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+}
+
+/// `modkit kprobe [-r] [NAME=]PLACE [FETCHARG...]`.
+pub(crate) fn oneshot(o: &Options, rest: &[String]) -> Outcome {
+    let mut specs: Vec<(bool, String)> = o.probes.clone();
+    if !rest.is_empty() {
+        specs.insert(0, (o.ret, rest.join(" ")));
+    }
+    run(o, &specs, &[])
+}
+
+/// `modkit kprobe trace [NAME...] [-p SPEC]... [-P SPEC]...`.
+pub(crate) fn trace(o: &Options, names: &[String]) -> Outcome {
+    run(o, &o.probes, names)
+}
+
+fn run(o: &Options, specs: &[(bool, String)], names: &[String]) -> Outcome {
+    let t = tracefs(o)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+    ] {
+        signal_hook::flag::register(sig, Arc::clone(&stop))
+            .map_err(|e| fail(format!("cannot catch signal {sig}: {e}")))?;
+    }
+    let mut added = Added {
+        tracefs: &t,
+        events: Vec::new(),
+    };
+    let result = add_and_follow(o, &t, specs, names, &stop, &mut added);
+    let removed = added.remove_all();
+    let code = result?;
+    removed?;
+    Ok(code)
+}
+
+fn add_and_follow(
+    o: &Options,
+    t: &Tracefs,
+    specs: &[(bool, String)],
+    names: &[String],
+    stop: &AtomicBool,
+    added: &mut Added,
+) -> Outcome {
+    let mut events: Vec<(String, String)> = Vec::new();
+    for (ret, text) in specs {
+        let mut words = text.split_whitespace().map(str::to_string);
+        let Some(place) = words.next() else {
+            return Err(fail("an empty probe"));
+        };
+        let args: Vec<String> = words.collect();
+        let kind = if *ret {
+            ProbeKind::Return {
+                maxactive: o.maxactive,
+            }
+        } else {
+            ProbeKind::Entry
+        };
+        let spec = build_spec(t, kind, o.group(), &place, &args)?;
+        if stop.load(Ordering::Relaxed) {
+            return Ok(0);
+        }
+        add_spec(t, &spec)?;
+        added.events.push((spec.group.clone(), spec.event.clone()));
+        events.push((spec.group, spec.event));
+    }
+    for n in names {
+        let (g, e) = split_name(o, n);
+        if t.probe(&g, &e)?.is_none() {
+            return Err(fail(format!(
+                "trace: no kprobe event {g}/{e} (see 'modkit kprobe list')"
+            )));
+        }
+        events.push((g, e));
+    }
+    if events.is_empty() {
+        events = t
+            .probe_events()?
+            .into_iter()
+            .filter(|p| p.is_kprobe() && p.group == o.group())
+            .map(|p| (p.group, p.event))
+            .collect();
+        if events.is_empty() {
+            return Err(fail(format!(
+                "trace: no kprobe events in group {} (add one, or give -p SPEC)",
+                o.group()
+            )));
+        }
+    }
+    // Enable what is off, and only that is turned off again.
+    let mut enabled_here: Vec<(String, String)> = Vec::new();
+    let result = (|| {
+        for (g, e) in &events {
+            if !t.is_enabled(g, e)? {
+                t.set_enabled(g, e, true)?;
+                enabled_here.push((g.clone(), e.clone()));
+            }
+        }
+        follow(o, t, &events, stop, &mut enabled_here)
+    })();
+    let mut disable_error = None;
+    for (g, e) in enabled_here.drain(..) {
+        if let Err(err) = t.set_enabled(&g, &e, false) {
+            disable_error.get_or_insert(Failure::from(err));
+        }
+    }
+    let code = result?;
+    disable_error.map_or(Ok(code), Err)
+}
+
+fn hits(t: &Tracefs, events: &[(String, String)]) -> u64 {
+    t.probe_stats()
+        .map(|stats| {
+            stats
+                .iter()
+                .filter(|(p, _)| events.iter().any(|(g, e)| *g == p.group && *e == p.event))
+                .map(|(_, e)| e.hits)
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+fn follow(
+    o: &Options,
+    t: &Tracefs,
+    events: &[(String, String)],
+    stop: &AtomicBool,
+    enabled_here: &mut Vec<(String, String)>,
+) -> Outcome {
+    let mut pipe = t.open_pipe()?;
+    let start = Instant::now();
+    let hits_before = hits(t, events);
+    let deadline = o.duration.map(|s| start + Duration::from_secs_f64(s));
+    let mut out = Stdout::new();
+    let (mut printed, mut lost) = (0u64, 0u64);
+    let mut draining = false;
+    'outer: loop {
+        let ending = stop.load(Ordering::Relaxed) || deadline.is_some_and(|d| Instant::now() >= d);
+        if ending && !draining {
+            // Stop the probes, then print what the buffer still holds.
+            for (g, e) in enabled_here.drain(..) {
+                t.set_enabled(&g, &e, false)?;
+            }
+            draining = true;
+        }
+        let batch = pipe
+            .read_text(if draining { Duration::ZERO } else { IDLE })
+            .map_err(|e| fail(format!("{}/trace_pipe: {e}", t.root().display())))?;
+        if draining && batch.is_empty() {
+            break;
+        }
+        let mut text = Vec::with_capacity(batch.len());
+        for line in batch.lines() {
+            match parse_line(line) {
+                TraceLine::Lost { count, .. } => lost += count,
+                TraceLine::Event(ev) if events.iter().any(|(_, e)| *e == ev.event) => {
+                    format_event(&mut text, &ev, o.json);
+                    printed += 1;
+                    if o.count.is_some_and(|n| printed >= n) {
+                        if out.fwrite(&text).and_then(|_| out.flush()).is_err() {
+                            return Err(fail("write error"));
+                        }
+                        break 'outer;
+                    }
+                }
+                _ => {}
+            }
+        }
+        if out.fwrite(&text).and_then(|_| out.flush()).is_err() {
+            return Err(fail("write error"));
+        }
+    }
+    let kernel = hits(t, events).saturating_sub(hits_before);
+    let secs = start.elapsed().as_secs_f64();
+    stdio::stderr(&format!(
+        "modkit kprobe: {printed} events printed in {secs:.3} s; the kernel counted {kernel} hits; {lost} lost in the ring buffer\n"
+    ));
+    Ok(0)
+}
+
+/// Writes `v`, in double quotes if it holds a space or a quote or is empty.
+fn put_value(out: &mut Vec<u8>, v: &str) {
+    if v.is_empty() || v.contains([' ', '"']) {
+        out.push(b'"');
+        out.extend_from_slice(v.as_bytes());
+        out.push(b'"');
+    } else {
+        out.extend_from_slice(v.as_bytes());
+    }
+}
+
+fn format_event(out: &mut Vec<u8>, ev: &TraceEvent, json: bool) {
+    if json {
+        let mut args = serde_json::Map::new();
+        for (n, v) in &ev.args {
+            args.insert(n.to_string(), serde_json::Value::from(*v));
+        }
+        let site = match &ev.site {
+            Some(ProbeSite::Entry { at }) => json!({"at": at}),
+            Some(ProbeSite::Return { to, from }) => json!({"from": from, "to": to}),
+            None => serde_json::Value::Null,
+        };
+        let v = json!({
+            "time": ev.timestamp,
+            "cpu": ev.cpu,
+            "pid": ev.pid,
+            "comm": ev.comm,
+            "event": ev.event,
+            "site": site,
+            "args": args,
+        });
+        let _ = serde_json::to_writer(&mut *out, &v);
+        out.push(b'\n');
+        return;
+    }
+    // TIME CPU PID COMM EVENT [<-FUNCTION] NAME=VALUE...
+    let _ = write!(out, "{} {} {} ", ev.timestamp, ev.cpu, ev.pid);
+    put_value(out, ev.comm);
+    out.push(b' ');
+    out.extend_from_slice(ev.event.as_bytes());
+    if let Some(ProbeSite::Return { from, .. }) = &ev.site {
+        out.extend_from_slice(b" <-");
+        out.extend_from_slice(from.as_bytes());
+    }
+    for (n, v) in &ev.args {
+        out.push(b' ');
+        out.extend_from_slice(n.as_bytes());
+        out.push(b'=');
+        put_value(out, v);
+    }
+    out.push(b'\n');
+}
