@@ -33,6 +33,12 @@
 //!   leaving terminal signals to a pager, opening the console without taking it.
 //! - [`kallsyms`] — the kernel's symbol table (`/proc/kallsyms`, `System.map`):
 //!   symbols by name, compiler-renamed copies, addresses named as `%pS` names them.
+//! - [`symvers`] — `Module.symvers`: a kernel build's exports with CRC,
+//!   module, GPL-only and namespace.
+//! - [`verdict`] — whether a kernel would load a module file, and why not
+//!   (`modkit check`).
+//! - [`params`] — module parameters: types, sysfs values and permissions,
+//!   values checked as the kernel parses them.
 //! - [`loaded`] — the running kernel's modules (`/proc/modules`, `/sys/module`).
 //! - [`kmsg`] — the kernel log: reading `/dev/kmsg`, the `syslog(2)` actions, and the one
 //!   record parser (`/dev/kmsg` and `syslog(2)` formats, exactly as util-linux's dmesg).
@@ -68,10 +74,13 @@ pub mod kmod;
 pub mod kmsg;
 pub mod loaded;
 pub mod module;
+pub mod params;
 pub mod probe;
 pub mod process;
 pub mod resolve;
 pub mod signature;
+pub mod symvers;
 mod sys;
+pub mod verdict;
 
 pub use error::{Error, Result};
