@@ -128,6 +128,9 @@ pub struct KernelFacts {
     pub kconfig: HashMap<String, String>,
     /// Built-in module names (`modules.builtin`).
     pub builtin: HashSet<String>,
+    /// The running kernel's exports as `/proc/kallsyms` shows them
+    /// (`__ksymtab_NAME`): name → (module, GPL-only when the addresses tell).
+    pub kallsyms_exports: HashMap<String, (String, Option<bool>)>,
     exports_cache: RefCell<HashMap<String, Option<Vec<ModuleExport>>>>,
 }
 
@@ -228,6 +231,11 @@ impl KernelFacts {
             lockdown,
             kconfig,
             builtin,
+            kallsyms_exports: if src.running {
+                kallsyms_exports()
+            } else {
+                HashMap::new()
+            },
             exports_cache: RefCell::new(HashMap::new()),
         };
         facts.vermagic = facts.tree_vermagic();
@@ -292,8 +300,19 @@ impl KernelFacts {
                 namespace: e.namespace.clone(),
             });
         }
-        let index = self.moddir.index(IndexKind::Symbols)?;
-        let module = index.lookup(&format!("symbol:{symbol}")).ok().flatten()?;
+        let indexed = self
+            .moddir
+            .index(IndexKind::Symbols)
+            .and_then(|index| index.lookup(&format!("symbol:{symbol}")).ok().flatten());
+        let Some(module) = indexed else {
+            let (module, gpl_only) = self.kallsyms_exports.get(symbol)?;
+            return Some(Provider {
+                module: module.clone(),
+                crc: None,
+                gpl_only: *gpl_only,
+                namespace: String::new(),
+            });
+        };
         let export = self
             .module_exports(&module)
             .and_then(|list| list.into_iter().find(|e| e.name == symbol));
@@ -312,6 +331,36 @@ impl KernelFacts {
             },
         })
     }
+}
+
+/// The exports `/proc/kallsyms` names: its `__ksymtab_NAME` symbols, the
+/// core's GPL-only ones told apart by the `__start___ksymtab_gpl` ..
+/// `__stop___ksymtab_gpl` range (when addresses are visible). Empty when
+/// the table cannot be read.
+fn kallsyms_exports() -> HashMap<String, (String, Option<bool>)> {
+    let Ok(table) = crate::kallsyms::SymbolTable::running() else {
+        return HashMap::new();
+    };
+    let addr = |n: &str| table.named(n).next().map(|s| s.address);
+    let gpl_range = match (addr("__start___ksymtab_gpl"), addr("__stop___ksymtab_gpl")) {
+        (Some(a), Some(b)) if !table.addresses_hidden() => Some(a..b),
+        _ => None,
+    };
+    let mut out = HashMap::new();
+    for s in table.symbols() {
+        let Some(name) = s.name.strip_prefix("__ksymtab_") else {
+            continue;
+        };
+        let (module, gpl) = match &s.module {
+            Some(m) => (m.clone(), None),
+            None => (
+                "vmlinux".to_string(),
+                gpl_range.as_ref().map(|r| r.contains(&s.address)),
+            ),
+        };
+        out.entry(name.to_string()).or_insert((module, gpl));
+    }
+    out
 }
 
 fn modinfo_value(m: &Module, key: &str) -> Option<String> {

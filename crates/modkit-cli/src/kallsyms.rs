@@ -1,0 +1,195 @@
+//! `kallsyms`: the kernel's symbols by name, glob or address.
+//!
+//! ```text
+//! $ modkit kallsyms do_sys_open 'vfs_*' 0xffffffff812f4c13
+//! ffffffff812f4b90 T do_sys_open
+//! ...
+//! ffffffff812f4c13 do_sys_open+0x83/0xd0
+//! ```
+//!
+//! Names print as `/proc/kallsyms` lines (`ADDRESS TYPE NAME [MODULE]`);
+//! addresses (`0x...` or 16 hex digits) as `%pS` prints them
+//! (`name+0xOFF/0xSIZE [module]`). Reads `/proc/kallsyms` or, with `-m`, a
+//! `System.map`. The library's [`modkit::kallsyms`] does the work.
+
+use std::ffi::OsString;
+
+use modkit::compat::fnmatch::fnmatch;
+use modkit::kallsyms::{Symbol, SymbolTable, PROC_KALLSYMS};
+
+use crate::compat::getopt::{HasArg, LongOpt};
+use crate::toolargs::{emit, fail, parse, Parsed};
+
+pub(crate) const SHORT_OPTS: &str = "m:t:M:jhV";
+pub(crate) const LONG_OPTS: &[LongOpt] = &[
+    LongOpt::new("map", HasArg::Required, 'm' as i32),
+    LongOpt::new("type", HasArg::Required, 't' as i32),
+    LongOpt::new("module", HasArg::Required, 'M' as i32),
+    LongOpt::new("json", HasArg::No, 'j' as i32),
+    LongOpt::new("help", HasArg::No, 'h' as i32),
+    LongOpt::new("version", HasArg::No, 'V' as i32),
+];
+
+fn help(prog: &str) -> String {
+    format!(
+        "Usage:\n {prog} [options] [NAME|GLOB|ADDRESS...]\n\n\
+         The kernel's symbols: by exact name, by glob (* ? [...]), or the symbol an\n\
+         address is in, printed as %pS prints it (name+0xOFF/0xSIZE [module]).\n\
+         Without operands every symbol (after the filters) is printed.\n\n\
+         Options:\n\
+         \x20-m, --map FILE       read FILE (a System.map) instead of /proc/kallsyms\n\
+         \x20-t, --type LETTERS   only symbols of these nm type letters (e.g. Tt)\n\
+         \x20-M, --module NAME    only symbols of this loaded module ('kernel' for the core)\n\
+         \x20-j, --json           print JSON\n\
+         \x20-h, --help           display this help\n\
+         \x20-V, --version        display version\n"
+    )
+}
+
+/// An operand that names an address: `0x` and hex digits, or exactly 16
+/// hex digits (a `/proc/kallsyms` address column).
+fn as_address(op: &str) -> Option<u64> {
+    let hex = match op.strip_prefix("0x").or_else(|| op.strip_prefix("0X")) {
+        Some(h) => h,
+        None if op.len() == 16 => op,
+        None => return None,
+    };
+    if hex.is_empty() || hex.len() > 16 {
+        return None;
+    }
+    u64::from_str_radix(hex, 16).ok()
+}
+
+fn line(s: &Symbol) -> String {
+    match &s.module {
+        Some(m) => format!("{:016x} {} {}\t[{m}]\n", s.address, s.kind as char, s.name),
+        None => format!("{:016x} {} {}\n", s.address, s.kind as char, s.name),
+    }
+}
+
+fn json_symbol(s: &Symbol) -> serde_json::Value {
+    serde_json::json!({
+        "address": format!("{:#x}", s.address),
+        "type": (s.kind as char).to_string(),
+        "name": s.name,
+        "module": s.module,
+    })
+}
+
+/// Entry point: `argv[0]` is the program name.
+pub fn main(args: Vec<OsString>) -> u8 {
+    let prog = crate::toolargs::prog_name(&args, "kallsyms");
+    let (opts, operands) = match parse(args, SHORT_OPTS, LONG_OPTS, &prog, &help(&prog)) {
+        Parsed::Run(o, r) => (o, r),
+        Parsed::Exit(code) => return code,
+    };
+    let mut map: Option<OsString> = None;
+    let mut types: Option<String> = None;
+    let mut module: Option<String> = None;
+    let mut json = false;
+    for (val, arg) in opts {
+        let arg = arg.unwrap_or_default();
+        match u8::try_from(val).unwrap_or(0) {
+            b'm' => map = Some(arg),
+            b't' => types = Some(arg.to_string_lossy().into_owned()),
+            b'M' => module = Some(arg.to_string_lossy().into_owned()),
+            b'j' => json = true,
+            _ => return 1,
+        }
+    }
+    let source = map.clone().unwrap_or_else(|| PROC_KALLSYMS.into());
+    let table = match SymbolTable::read(&source) {
+        Ok(t) => t,
+        Err(e) => return fail(&prog, e.detail()),
+    };
+    let keep = |s: &Symbol| {
+        types
+            .as_ref()
+            .is_none_or(|t| t.as_bytes().contains(&s.kind))
+            && module.as_ref().is_none_or(|m| match &s.module {
+                Some(sm) => sm == m,
+                None => m == "kernel" || m == "vmlinux",
+            })
+    };
+    let hidden_note = |prog: &str| {
+        format!(
+            "{prog}: every address in {} reads as 0: the kernel hides them (kptr_restrict, or not root)\n",
+            source.to_string_lossy()
+        )
+    };
+    let mut text = String::new();
+    let mut rows = Vec::new();
+    let mut status = 0;
+    if operands.is_empty() {
+        for s in table.symbols().iter().filter(|s| keep(s)) {
+            if json {
+                rows.push(json_symbol(s));
+            } else {
+                text.push_str(&line(s));
+            }
+        }
+    }
+    for op in &operands {
+        let op = op.to_string_lossy();
+        if let Some(addr) = as_address(&op) {
+            if table.addresses_hidden() {
+                crate::compat::stdio::stderr(&hidden_note(&prog));
+                return 1;
+            }
+            match table.lookup(addr) {
+                Some(loc) => {
+                    if json {
+                        rows.push(serde_json::json!({
+                            "address": format!("{addr:#x}"),
+                            "symbol": loc.symbol.name,
+                            "offset": format!("{:#x}", loc.offset),
+                            "size": loc.size.map(|s| format!("{s:#x}")),
+                            "module": loc.symbol.module,
+                            "location": loc.to_string(),
+                        }));
+                    } else {
+                        text.push_str(&format!("{addr:016x} {loc}\n"));
+                    }
+                }
+                None => {
+                    crate::compat::stdio::stderr(&format!("{prog}: {op}: below every symbol\n"));
+                    status = 1;
+                }
+            }
+            continue;
+        }
+        let glob = op.contains(['*', '?', '[']);
+        let mut found = 0;
+        for s in table.symbols() {
+            let hit = if glob {
+                fnmatch(op.as_bytes(), s.name.as_bytes())
+            } else {
+                s.name == op
+            };
+            if hit && keep(s) {
+                found += 1;
+                if json {
+                    rows.push(json_symbol(s));
+                } else {
+                    text.push_str(&line(s));
+                }
+            }
+        }
+        if found == 0 {
+            crate::compat::stdio::stderr(&format!("{prog}: {op}: no such symbol\n"));
+            status = 1;
+        }
+    }
+    if table.addresses_hidden()
+        && !operands
+            .iter()
+            .any(|o| as_address(&o.to_string_lossy()).is_some())
+    {
+        crate::compat::stdio::stderr(&hidden_note(&prog));
+    }
+    if json {
+        text = serde_json::to_string_pretty(&serde_json::Value::Array(rows)).unwrap_or_default();
+        text.push('\n');
+    }
+    emit(&prog, &text, status)
+}
