@@ -13,8 +13,8 @@
 //!   `CONFIG_MODULE_FORCE_LOAD`, tainting `F`.
 //! - `crc`: every `__versions` CRC against the exporting kernel's or
 //!   module's (`Module.symvers`, else the exporting module file).
-//! - `unresolved`: a needed (not weak) symbol nobody exports; a symbol of a
-//!   module that is not loaded (running kernel) is a warning naming it.
+//! - `unresolved`: a needed (not weak) symbol nobody exports, or (running
+//!   kernel) one whose providing module is not loaded, naming it.
 //! - `gpl-only`: a GPL-only symbol used by a module whose license is not
 //!   GPL-compatible (the kernel then does not find it).
 //! - `namespace`: a symbol of a namespace the module does not import.
@@ -626,9 +626,9 @@ pub fn check_module(m: &Module, facts: &KernelFacts) -> Result<Verdict> {
                 if !loaded.contains(&p.module) && sym.bind != SymbolBind::Weak {
                     push(
                         "unresolved",
-                        Severity::Warning,
+                        Severity::Error,
                         format!(
-                            "{}: provided by {}, which is not loaded (modprobe loads it first; insmod alone fails)",
+                            "{}: provided by {}, which is not loaded (Unknown symbol; modprobe would load it first)",
                             sym.name, p.module
                         ),
                     );
