@@ -11,6 +11,9 @@
 //!   (`__versions`) and whole otherwise; a differing release alone is a
 //!   warning then (the CRCs decide). No vermagic at all loads only with
 //!   `CONFIG_MODULE_FORCE_LOAD`, tainting `F`.
+//! - `layout`: the size of the module's `struct module`
+//!   (`.gnu.linkonce.this_module`) against the kernel's, which the kernel
+//!   checks first.
 //! - `crc`: every `__versions` CRC against the exporting kernel's or
 //!   module's (`Module.symvers`, else the exporting module file).
 //! - `unresolved`: a needed (not weak) symbol nobody exports, or (running
@@ -60,7 +63,7 @@ impl Severity {
 /// One thing found about the module.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Finding {
-    /// What was checked: `vermagic`, `crc`, `unresolved`, `gpl-only`,
+    /// What was checked: `layout`, `vermagic`, `crc`, `unresolved`, `gpl-only`,
     /// `namespace`, `signature`, `builtin`, `loaded`, `blacklist`, `taint`.
     pub kind: &'static str,
     /// How much it matters.
@@ -113,6 +116,9 @@ pub struct KernelFacts {
     pub moddir: ModuleDir,
     /// Its vermagic (from a module of its tree), when found.
     pub vermagic: Option<String>,
+    /// The size of its `struct module` (the `.gnu.linkonce.this_module`
+    /// section of its tree's modules), when found.
+    pub struct_module_size: Option<usize>,
     /// Its `Module.symvers`, when found.
     pub symvers: Option<Symvers>,
     /// The loaded modules, when the target is the running kernel.
@@ -224,6 +230,7 @@ impl KernelFacts {
             release,
             moddir,
             vermagic: None,
+            struct_module_size: None,
             symvers,
             loaded,
             config,
@@ -238,12 +245,16 @@ impl KernelFacts {
             },
             exports_cache: RefCell::new(HashMap::new()),
         };
-        facts.vermagic = facts.tree_vermagic();
+        if let Some((magic, size)) = facts.tree_vermagic() {
+            facts.vermagic = Some(magic);
+            facts.struct_module_size = size;
+        }
         Ok(facts)
     }
 
-    /// The vermagic of the tree's first module in `modules.dep` that has one.
-    fn tree_vermagic(&self) -> Option<String> {
+    /// The vermagic of the tree's first module in `modules.dep` that has
+    /// one, and the size of its `struct module`.
+    fn tree_vermagic(&self) -> Option<(String, Option<usize>)> {
         let dep = std::fs::read_to_string(self.moddir.dirname().join("modules.dep")).ok()?;
         for line in dep.lines().take(20) {
             let rel = line.split(':').next()?;
@@ -254,7 +265,11 @@ impl KernelFacts {
             };
             let Ok(m) = Module::open(&path) else { continue };
             if let Some(v) = modinfo_value(&m, "vermagic") {
-                return Some(v);
+                let size = m
+                    .elf()
+                    .ok()
+                    .and_then(|e| e.section(".gnu.linkonce.this_module").map(<[u8]>::len));
+                return Some((v, size));
             }
         }
         None
@@ -462,6 +477,20 @@ pub fn check_module(m: &Module, facts: &KernelFacts) -> Result<Verdict> {
         );
     }
 
+    // struct module: the kernel checks its size before anything else.
+    let this_module = elf.section(".gnu.linkonce.this_module").map(<[u8]>::len);
+    if let (Some(ours), Some(theirs)) = (this_module, facts.struct_module_size) {
+        if ours != theirs {
+            push(
+                "layout",
+                Severity::Error,
+                format!(
+                    "its struct module is {ours} bytes, the kernel's {theirs} (.gnu.linkonce.this_module section size must match the kernel's built struct module size)"
+                ),
+            );
+        }
+    }
+
     // vermagic.
     let versions = elf.versions().ok();
     let has_crcs = versions.is_some();
@@ -667,4 +696,38 @@ pub fn check_module(m: &Module, facts: &KernelFacts) -> Result<Verdict> {
 /// An error for a module that cannot be checked, in the tool's words.
 pub fn unreadable(path: &Path, err: &Error) -> String {
     format!("{}: {}", path.display(), err.strerror())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn magic_compared_as_same_magic() {
+        let a = "6.1.0-57-amd64 SMP preempt mod_unload modversions ";
+        let b = "6.12.95+deb12-amd64 SMP preempt mod_unload modversions ";
+        // With CRCs only the part from the first space counts.
+        assert_eq!(compared_magic(a, true), compared_magic(b, true));
+        assert_ne!(compared_magic(a, false), compared_magic(b, false));
+        let smq = "6.1.0-57-amd64 SMQ preempt mod_unload modversions ";
+        assert_ne!(compared_magic(a, true), compared_magic(smq, true));
+        assert_eq!(compared_magic("nospace", true), "");
+    }
+
+    #[test]
+    fn gpl_compatible_licenses_are_the_kernels() {
+        for l in [
+            "GPL",
+            "GPL v2",
+            "GPL and additional rights",
+            "Dual BSD/GPL",
+            "Dual MIT/GPL",
+            "Dual MPL/GPL",
+        ] {
+            assert!(license_is_gpl_compatible(l), "{l}");
+        }
+        for l in ["Proprietary", "BSD", "gpl", "GPLv2", "MIT", ""] {
+            assert!(!license_is_gpl_compatible(l), "{l}");
+        }
+    }
 }
