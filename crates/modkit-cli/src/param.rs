@@ -53,10 +53,13 @@ fn help(prog: &str) -> String {
     )
 }
 
-/// The `.modinfo` pairs of a module: its file in the tree, else built in.
-fn modinfo_of(moddir: Option<&ModuleDir>, module: &str) -> Vec<(String, String)> {
+/// What the module's file says of its parameters: its `.modinfo` pairs
+/// (its file in the tree, else built in) and its arrays' capacities.
+type Declared = (Vec<(String, String)>, Vec<(String, u32)>);
+
+fn modinfo_of(moddir: Option<&ModuleDir>, module: &str) -> Declared {
     let Some(dir) = moddir else {
-        return Vec::new();
+        return (Vec::new(), Vec::new());
     };
     let pairs = |entries: Vec<modkit::module::InfoEntry>| {
         entries
@@ -71,13 +74,33 @@ fn modinfo_of(moddir: Option<&ModuleDir>, module: &str) -> Vec<(String, String)>
         } else {
             dir.dirname().join(rel)
         };
-        if let Ok(info) = Module::open(path).and_then(|m| m.info()) {
-            return pairs(info);
+        if let Ok(m) = Module::open(path) {
+            if let Ok(info) = m.info() {
+                let caps = m
+                    .elf()
+                    .map(|e| e.param_array_capacities())
+                    .unwrap_or_default();
+                return (pairs(info), caps);
+            }
         }
     }
-    modkit::builtin::modinfo(dir.dirname(), module)
+    let info = modkit::builtin::modinfo(dir.dirname(), module)
         .map(pairs)
-        .unwrap_or_default()
+        .unwrap_or_default();
+    (info, Vec::new())
+}
+
+/// The module's parameters, with array capacities filled in.
+fn params_of(sys_module: &std::path::Path, module: &str, declared: &Declared) -> Vec<Param> {
+    let mut params = module_params(sys_module, module, &declared.0);
+    for p in &mut params {
+        p.capacity = declared
+            .1
+            .iter()
+            .find(|(n, _)| *n == p.name)
+            .map(|(_, c)| *c as usize);
+    }
+    params
 }
 
 fn row(p: &Param) -> String {
@@ -97,7 +120,7 @@ fn json_row(p: &Param) -> serde_json::Value {
         "module": p.module, "name": p.name, "value": p.value,
         "type": p.kind.as_ref().map(|k| k.to_string()),
         "mode": p.mode.map(|m| format!("{m:04o}")),
-        "writable": p.writable(), "description": p.description,
+        "writable": p.writable(), "capacity": p.capacity, "description": p.description,
     })
 }
 
@@ -146,19 +169,19 @@ pub fn main(args: Vec<OsString>) -> u8 {
                     continue;
                 }
                 let info = modinfo_of(moddir.as_ref(), &m);
-                params.extend(module_params(&sys_module, &m, &info));
+                params.extend(params_of(&sys_module, &m, &info));
             }
         }
         Some(m) => {
             let m = m.replace('-', "_");
             let info = modinfo_of(moddir.as_ref(), &m);
-            if !sys_module.join(&m).is_dir() && info.is_empty() {
+            if !sys_module.join(&m).is_dir() && info.0.is_empty() {
                 return fail(
                     &prog,
                     &format!("{m}: not loaded and not in the module tree"),
                 );
             }
-            let all = module_params(&sys_module, &m, &info);
+            let all = params_of(&sys_module, &m, &info);
             let mut sets: Vec<(Param, String)> = Vec::new();
             let mut shown: Vec<Param> = Vec::new();
             for op in &operands[1..] {
@@ -174,7 +197,7 @@ pub fn main(args: Vec<OsString>) -> u8 {
                 };
                 match value {
                     Some(v) => {
-                        if let Err(why) = check_set(p, v, None) {
+                        if let Err(why) = check_set(p, v) {
                             return fail(&prog, &format!("{m}.{name}: {why}; nothing written"));
                         }
                         sets.push((p.clone(), v.to_string()));
@@ -195,7 +218,7 @@ pub fn main(args: Vec<OsString>) -> u8 {
             }
             params = if operands.len() > 1 {
                 // Re-read what was shown, after any writes.
-                let fresh = module_params(&sys_module, &m, &info);
+                let fresh = params_of(&sys_module, &m, &info);
                 shown
                     .iter()
                     .filter_map(|s| fresh.iter().find(|p| p.name == s.name).cloned())

@@ -339,3 +339,39 @@ fn namespaced_and_gpl_only_exports_of_module_files() {
     }
     assert!(n >= 4, "{text}");
 }
+
+#[test]
+fn array_parameter_capacities_are_the_kernel_configs() {
+    if !runs(Tier::Reference) {
+        return;
+    }
+    // snd-hda-intel's arrays hold SNDRV_CARDS = CONFIG_SND_MAX_CARDS elements.
+    let tree = Tree::get("6.1");
+    let config =
+        std::fs::read_to_string(tree.root.join(format!("boot/config-{}", tree.version))).unwrap();
+    let cards: u32 = config
+        .lines()
+        .find_map(|l| l.strip_prefix("CONFIG_SND_MAX_CARDS="))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let path = tree.moddir().join("kernel/sound/pci/hda/snd-hda-intel.ko");
+    let m = modkit::module::Module::open(&path).unwrap();
+    let arrays: Vec<String> = m
+        .info()
+        .unwrap()
+        .iter()
+        .filter(|e| e.key_str() == "parmtype")
+        .filter_map(|e| {
+            let v = e.value_lossy();
+            let (name, ty) = v.split_once(':')?;
+            ty.starts_with("array of ").then(|| name.to_string())
+        })
+        .collect();
+    assert!(arrays.len() >= 10, "{arrays:?}");
+    let mut caps = m.elf().unwrap().param_array_capacities();
+    caps.sort();
+    let mut want: Vec<(String, u32)> = arrays.into_iter().map(|n| (n, cards)).collect();
+    want.sort();
+    assert_eq!(caps, want);
+}

@@ -15,7 +15,7 @@
 //!   `%pS` printed it;
 //! - `param` sets a 0644 int and an array that mk_params prints when
 //!   unloaded, refuses a 0444 one and an out-of-range value without
-//!   writing, and accepts exactly the values the kernel accepts (35 cases).
+//!   writing, and accepts exactly the values the kernel accepts (36 cases).
 //!
 //! VM tier (see `vm_smoke.rs`).
 

@@ -778,6 +778,82 @@ impl<'a> Elf<'a> {
         out
     }
 
+    /// The capacity (`max`, the array's element count) of each array
+    /// parameter (`module_param_array`), by parameter name, read from the
+    /// `__param` table (`struct kernel_param`) through its relocations:
+    /// entries whose `ops` is `param_array_ops`, their `name` string and
+    /// their `struct kparam_array`'s first field. Only 64-bit
+    /// little-endian x86-64 modules (RELA, 40-byte entries) are read;
+    /// anything else, or anything out of bounds, gives no entry.
+    pub fn param_array_capacities(&self) -> Vec<(String, u32)> {
+        const EM_X86_64: u16 = 62;
+        const PARAM_SIZE: usize = 40;
+        const RELA_SIZE: usize = 24;
+        if self.class32 || self.big_endian || self.machine != EM_X86_64 {
+            return Vec::new();
+        }
+        let (Some(params), Some(rela)) =
+            (self.section_index(b"__param"), self.section(".rela__param"))
+        else {
+            return Vec::new();
+        };
+        let Some((strtab, symtab, symlen)) = self.symbol_tables() else {
+            return Vec::new();
+        };
+        let Some((pspan, _)) = self.section_info(params) else {
+            return Vec::new();
+        };
+        let nsyms = symtab.size / symlen;
+        // offset in __param -> (symbol index, addend)
+        let mut relocs = std::collections::HashMap::new();
+        for r in rela.chunks_exact(RELA_SIZE) {
+            let off = read_uint(r, 0, 8, false);
+            let info = read_uint(r, 8, 8, false);
+            let addend = read_uint(r, 16, 8, false) as i64;
+            relocs.insert(off, ((info >> 32) as usize, addend));
+        }
+        // The bytes a relocation at `off` points to (none for an undefined
+        // symbol), with the symbol's name.
+        let target = |off: usize| -> Option<(Option<&'a [u8]>, &'a [u8])> {
+            let &(sym, addend) = relocs.get(&(off as u64))?;
+            if sym == 0 || sym >= nsyms {
+                return None;
+            }
+            let (name_off, _, shndx, value) = self.sym(symtab, sym);
+            let name = if (name_off as usize) < strtab.size {
+                cstr_at(self.data, strtab.off + name_off as usize)
+            } else {
+                &[]
+            };
+            let bytes = self.section_info(shndx).and_then(|(span, _)| {
+                let at = usize::try_from((value as i64).checked_add(addend)?).ok()?;
+                self.bytes(span).get(at..)
+            });
+            Some((bytes, name))
+        };
+        let mut out = Vec::new();
+        for k in 0..pspan.size / PARAM_SIZE {
+            let base = k * PARAM_SIZE;
+            let Some((_, ops)) = target(base + 16) else {
+                continue;
+            };
+            if ops != b"param_array_ops" {
+                continue;
+            }
+            let (Some((Some(name), _)), Some((Some(arr), _))) = (target(base), target(base + 32))
+            else {
+                continue;
+            };
+            if arr.len() < 4 {
+                continue;
+            }
+            let name = lossy(cstr_at(name, 0));
+            // module_param_array names are "MODULE.NAME" only for built-ins.
+            out.push((name, read_uint(arr, 0, 4, false) as u32));
+        }
+        out
+    }
+
     /// The module name compiled into `struct module` in
     /// `.gnu.linkonce.this_module` (what the kernel calls the module), or
     /// `None` if the section is missing, too short, or the name has no NUL

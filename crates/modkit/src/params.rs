@@ -249,6 +249,9 @@ pub struct Param {
     /// Its current value (the sysfs file without the newline), `None` when
     /// unreadable.
     pub value: Option<String>,
+    /// For an array, how many elements it holds at most, when the module
+    /// file told ([`crate::elf::Elf::param_array_capacities`]).
+    pub capacity: Option<usize>,
 }
 
 impl Param {
@@ -305,6 +308,7 @@ pub fn module_params(sys_module: &Path, module: &str, modinfo: &[(String, String
             description,
             mode: None,
             value: None,
+            capacity: None,
         })
         .collect();
     let dir = parameters_dir(sys_module, module);
@@ -337,6 +341,7 @@ pub fn module_params(sys_module: &Path, module: &str, modinfo: &[(String, String
                 description: String::new(),
                 mode,
                 value,
+                capacity: None,
             }),
         }
     }
@@ -364,13 +369,9 @@ impl std::fmt::Display for Refusal {
     }
 }
 
-/// Checks a new value for a parameter against its permissions and type;
-/// `capacity` is an array's element count when known.
-pub fn check_set(
-    param: &Param,
-    value: &str,
-    capacity: Option<usize>,
-) -> std::result::Result<(), Refusal> {
+/// Checks a new value for a parameter against its permissions and type
+/// (and an array's capacity when known).
+pub fn check_set(param: &Param, value: &str) -> std::result::Result<(), Refusal> {
     let Some(mode) = param.mode else {
         return Err(Refusal::NoSuchParameter);
     };
@@ -378,7 +379,8 @@ pub fn check_set(
         return Err(Refusal::ReadOnly(mode));
     }
     if let Some(kind) = &param.kind {
-        kind.check(value, capacity).map_err(Refusal::BadValue)?;
+        kind.check(value, param.capacity)
+            .map_err(Refusal::BadValue)?;
     }
     Ok(())
 }
@@ -513,13 +515,10 @@ mod tests {
         assert_eq!(ps[0].description, "the a");
         assert_eq!(ps[0].mode, Some(0o644));
         assert!(ps[0].writable() && !ps[2].writable());
-        assert_eq!(check_set(&ps[0], "7", None), Ok(()));
-        assert!(matches!(
-            check_set(&ps[0], "x", None),
-            Err(Refusal::BadValue(_))
-        ));
-        assert_eq!(check_set(&ps[1], "7", None), Err(Refusal::NoSuchParameter));
-        assert_eq!(check_set(&ps[2], "7", None), Err(Refusal::ReadOnly(0o444)));
+        assert_eq!(check_set(&ps[0], "7"), Ok(()));
+        assert!(matches!(check_set(&ps[0], "x"), Err(Refusal::BadValue(_))));
+        assert_eq!(check_set(&ps[1], "7"), Err(Refusal::NoSuchParameter));
+        assert_eq!(check_set(&ps[2], "7"), Err(Refusal::ReadOnly(0o444)));
         write_value(root.path(), &ps[0], "7").unwrap();
         assert_eq!(std::fs::read_to_string(dir.join("a")).unwrap(), "7");
     }
