@@ -7,12 +7,13 @@
 #  - `check` of every module of a Debian tree in one process beside kmod's
 #    `modprobe --dump-modversions` once per module (what a script checking
 #    CRCs with kmod has to do).
-#   scripts/bench-symbols.sh [--build]    (--build: cargo build --release first)
+#   scripts/bench-symbols.sh [--build]    (--build: cargo build --release first;
+#                                          MODKIT_BIN=PATH measures another binary)
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 cache=$("$here/scripts/refs.sh" tools trees headers)
 [ "${1:-}" = "--build" ] && (cd "$here" && cargo build --release -q)
-modkit=$here/target/release/modkit
+modkit=${MODKIT_BIN:-$here/target/release/modkit}
 [ -x "$modkit" ] || { echo "build first: cargo build --release" >&2; exit 1; }
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 trap 'exit 130' INT; trap 'exit 143' TERM   # dash runs the EXIT trap only on exit
