@@ -51,7 +51,9 @@ for table in real big; do
     name=vfs_read
     addr=$(grep -m1 " T $name\$" "$f" | cut -d' ' -f1)
     if [ "$addr" = 0000000000000000 ]; then echo "addresses hidden here: run as root"; exit 1; fi
-    inside=$(printf '%x' $((0x$addr + 0x10)))
+    # + 0x10 on the low half (the shell's arithmetic is signed 64-bit)
+    hi=${addr%????????} lo=${addr#????????}
+    inside=$hi$(printf '%08x' $((0x$lo + 0x10)))
     echo "kallsyms on $lines lines ($table)"
     m=$(best 5 "$modkit" kallsyms -m "$f" "$name"); g=$(best 5 grep -E " $name(	|\$)" "$f")
     line "  modkit kallsyms $name" "$m" "grep" "$g"

@@ -15,7 +15,7 @@
 use std::ffi::OsString;
 
 use modkit::compat::fnmatch::fnmatch;
-use modkit::kallsyms::{Symbol, SymbolTable, PROC_KALLSYMS};
+use modkit::kallsyms::{self, Symbol, SymbolTable, PROC_KALLSYMS};
 
 use crate::compat::getopt::{HasArg, LongOpt};
 use crate::toolargs::{emit, fail, parse, Parsed};
@@ -98,10 +98,19 @@ pub fn main(args: Vec<OsString>) -> u8 {
         }
     }
     let source = map.clone().unwrap_or_else(|| PROC_KALLSYMS.into());
-    let table = match SymbolTable::read(&source) {
-        Ok(t) => t,
-        Err(e) => return fail(&prog, e.detail()),
+    let data = match std::fs::read(&source) {
+        Ok(d) => d,
+        Err(e) => {
+            let e = modkit::Error::io(e, source.to_string_lossy());
+            return fail(
+                &prog,
+                &format!("{}: {}", source.to_string_lossy(), e.strerror()),
+            );
+        }
     };
+    let bad_table =
+        |e: kallsyms::ParseError| fail(&prog, &format!("{}: {e}", source.to_string_lossy()));
+    let hidden = kallsyms::text_hides_addresses(&data);
     let keep = |s: &Symbol| {
         types
             .as_ref()
@@ -121,6 +130,10 @@ pub fn main(args: Vec<OsString>) -> u8 {
     let mut rows = Vec::new();
     let mut status = 0;
     if operands.is_empty() {
+        let table = match SymbolTable::parse(&data) {
+            Ok(t) => t,
+            Err(e) => return bad_table(e),
+        };
         for s in table.symbols().iter().filter(|s| keep(s)) {
             if json {
                 rows.push(json_symbol(s));
@@ -132,26 +145,32 @@ pub fn main(args: Vec<OsString>) -> u8 {
     for op in &operands {
         let op = op.to_string_lossy();
         if let Some(addr) = as_address(&op) {
-            if table.addresses_hidden() {
+            if hidden {
                 crate::compat::stdio::stderr(&hidden_note(&prog));
                 return 1;
             }
-            match table.lookup(addr) {
-                Some(loc) => {
+            match kallsyms::scan_lookup(&data, addr) {
+                Err(e) => return bad_table(e),
+                Ok(Some((symbol, offset, size))) => {
+                    let loc = kallsyms::Location {
+                        symbol: &symbol,
+                        offset,
+                        size,
+                    };
                     if json {
                         rows.push(serde_json::json!({
                             "address": format!("{addr:#x}"),
-                            "symbol": loc.symbol.name,
-                            "offset": format!("{:#x}", loc.offset),
-                            "size": loc.size.map(|s| format!("{s:#x}")),
-                            "module": loc.symbol.module,
+                            "symbol": symbol.name,
+                            "offset": format!("{offset:#x}"),
+                            "size": size.map(|s| format!("{s:#x}")),
+                            "module": symbol.module,
                             "location": loc.to_string(),
                         }));
                     } else {
                         text.push_str(&format!("{addr:016x} {loc}\n"));
                     }
                 }
-                None => {
+                Ok(None) => {
                     crate::compat::stdio::stderr(&format!("{prog}: {op}: below every symbol\n"));
                     status = 1;
                 }
@@ -159,28 +178,30 @@ pub fn main(args: Vec<OsString>) -> u8 {
             continue;
         }
         let glob = op.contains(['*', '?', '[']);
-        let mut found = 0;
-        for s in table.symbols() {
-            let hit = if glob {
-                fnmatch(op.as_bytes(), s.name.as_bytes())
+        let found = kallsyms::scan_named(&data, |name| {
+            if glob {
+                fnmatch(op.as_bytes(), name)
             } else {
-                s.name == op
-            };
-            if hit && keep(s) {
-                found += 1;
-                if json {
-                    rows.push(json_symbol(s));
-                } else {
-                    text.push_str(&line(s));
-                }
+                name == op.as_bytes()
+            }
+        });
+        let found: Vec<Symbol> = match found {
+            Ok(f) => f.into_iter().filter(|s| keep(s)).collect(),
+            Err(e) => return bad_table(e),
+        };
+        for s in &found {
+            if json {
+                rows.push(json_symbol(s));
+            } else {
+                text.push_str(&line(s));
             }
         }
-        if found == 0 {
+        if found.is_empty() {
             crate::compat::stdio::stderr(&format!("{prog}: {op}: no such symbol\n"));
             status = 1;
         }
     }
-    if table.addresses_hidden()
+    if hidden
         && !operands
             .iter()
             .any(|o| as_address(&o.to_string_lossy()).is_some())

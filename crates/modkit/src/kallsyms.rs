@@ -211,6 +211,120 @@ impl SymbolTable {
     }
 }
 
+/// The name field of a table line, found without parsing the rest (the
+/// third space- or tab-separated field); `None` for a line with fewer.
+fn name_field(line: &[u8]) -> Option<&[u8]> {
+    let mut fields = line
+        .split(|&b| b == b' ' || b == b'\t' || b == b'\r')
+        .filter(|f| !f.is_empty());
+    fields.next()?;
+    fields.next()?;
+    fields.next()
+}
+
+/// The symbols whose name `wanted` accepts, read straight from a table's
+/// text without building a [`SymbolTable`] (one pass, no allocation for
+/// the other lines: what `modkit kallsyms NAME` needs). Lines are parsed in
+/// full only when their name is wanted, so a malformed line elsewhere goes
+/// unnoticed; a wanted one that is malformed is an error naming it.
+pub fn scan_named(
+    data: &[u8],
+    mut wanted: impl FnMut(&[u8]) -> bool,
+) -> std::result::Result<Vec<Symbol>, ParseError> {
+    let mut out = Vec::new();
+    for (n, line) in data.split(|&b| b == b'\n').enumerate() {
+        let Some(name) = name_field(line) else {
+            continue;
+        };
+        if wanted(name) {
+            out.push(parse_line(line).ok_or(ParseError { line: n + 1 })?);
+        }
+    }
+    Ok(out)
+}
+
+/// Whether a table's text hides its addresses: its first line's address
+/// is zero (the kernel zeroes all of them or none).
+pub fn text_hides_addresses(data: &[u8]) -> bool {
+    let first = data.split(|&b| b == b'\n').find(|l| !l.is_empty());
+    first.is_some_and(|l| {
+        let addr = l.split(|&b| b == b' ').next().unwrap_or(&[]);
+        !addr.is_empty() && addr.iter().all(|&b| b == b'0')
+    })
+}
+
+/// [`SymbolTable::lookup`] straight from a table's text, in two passes
+/// without building the table: the symbol (owned), the offset and the
+/// size, with the same rules. Errors name the first malformed line.
+pub fn scan_lookup(
+    data: &[u8],
+    address: u64,
+) -> std::result::Result<Option<(Symbol, u64, Option<u64>)>, ParseError> {
+    // (address, type, module) of a line, the only fields the passes need.
+    fn head(line: &[u8]) -> Option<(u64, u8, Option<&[u8]>)> {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let sp = line.iter().position(|&b| b == b' ')?;
+        let hex = &line[..sp];
+        if hex.is_empty() || hex.len() > 16 {
+            return None;
+        }
+        let mut addr = 0u64;
+        for &c in hex {
+            let d = (c as char).to_digit(16)?;
+            addr = addr << 4 | u64::from(d);
+        }
+        let kind = *line.get(sp + 1)?;
+        let module = line
+            .iter()
+            .rposition(|&b| b == b'\t')
+            .map(|t| &line[t + 1..])
+            .filter(|m| m.first() == Some(&b'['));
+        Some((addr, kind, module))
+    }
+    let lines = || {
+        data.split(|&b| b == b'\n')
+            .enumerate()
+            .filter(|(_, l)| !l.is_empty())
+    };
+    if text_hides_addresses(data) {
+        return Ok(None);
+    }
+    let mut best: Option<(u64, usize)> = None;
+    for (n, line) in lines() {
+        let (addr, kind, _) = head(line).ok_or(ParseError { line: n + 1 })?;
+        if matches!(kind, b'a' | b'A') || addr > address {
+            continue;
+        }
+        // The highest address; the first line at it.
+        if best.is_none_or(|(b, _)| addr > b) {
+            best = Some((addr, n));
+        }
+    }
+    let Some((start, at)) = best else {
+        return Ok(None);
+    };
+    let line = data.split(|&b| b == b'\n').nth(at).unwrap_or(&[]);
+    let symbol = parse_line(line).ok_or(ParseError { line: at + 1 })?;
+    let owner = symbol.module.as_deref().map(str::as_bytes);
+    let mut next: Option<u64> = None;
+    for (n, line) in lines() {
+        let (addr, kind, module) = head(line).ok_or(ParseError { line: n + 1 })?;
+        let module = module.map(|m| {
+            m.strip_prefix(b"[")
+                .unwrap_or(m)
+                .strip_suffix(b"]")
+                .unwrap_or(m)
+        });
+        if matches!(kind, b'a' | b'A') || addr <= start || module != owner {
+            continue;
+        }
+        if next.is_none_or(|x| addr < x) {
+            next = Some(addr);
+        }
+    }
+    Ok(Some((symbol, address - start, next.map(|x| x - start))))
+}
+
 /// A line of a symbol table that is not `ADDRESS TYPE NAME [\t[MODULE]]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ParseError {
@@ -415,6 +529,34 @@ ffffffffc0b00000 t helper\t[mk_chain_b]
         let t = SymbolTable::parse(TABLE).unwrap();
         let copies: Vec<_> = t.renamed_copies("do_thing").map(|s| &s.name).collect();
         assert_eq!(copies, ["do_thing.isra.0"]);
+    }
+
+    #[test]
+    fn scans_agree_with_the_table() {
+        let t = SymbolTable::parse(TABLE).unwrap();
+        let named = scan_named(TABLE, |n| n == b"helper").unwrap();
+        assert_eq!(named, t.named("helper").cloned().collect::<Vec<_>>());
+        for addr in [
+            0xffffffff81000004u64,
+            0xffffffff81001010,
+            0xffffffffc0a00010,
+            0xffffffffc0a00084,
+            0xffffffff81001104,
+            0x1000,
+        ] {
+            let want = t.lookup(addr).map(|l| (l.symbol.clone(), l.offset, l.size));
+            assert_eq!(scan_lookup(TABLE, addr).unwrap(), want, "{addr:#x}");
+        }
+        assert!(!text_hides_addresses(TABLE));
+        let hidden = b"0000000000000000 T _text\n0000000000000000 t foo\t[m]\n";
+        assert!(text_hides_addresses(hidden));
+        assert_eq!(scan_lookup(hidden, 5).unwrap(), None);
+        assert_eq!(
+            scan_lookup(b"ffffffff81000000 T a\nbad\n", 1)
+                .unwrap_err()
+                .line,
+            2
+        );
     }
 
     #[test]
