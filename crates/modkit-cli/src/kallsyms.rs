@@ -178,13 +178,15 @@ pub fn main(args: Vec<OsString>) -> u8 {
             continue;
         }
         let glob = op.contains(['*', '?', '[']);
-        let found = kallsyms::scan_named(&data, |name| {
-            if glob {
-                fnmatch(op.as_bytes(), name)
-            } else {
-                name == op.as_bytes()
-            }
-        });
+        let found = if glob {
+            // The literal start of the pattern rules most names out cheaply.
+            let literal = &op[..op.find(['*', '?', '[', '\\']).unwrap_or(op.len())];
+            kallsyms::scan_named(&data, |name| {
+                name.starts_with(literal.as_bytes()) && fnmatch(op.as_bytes(), name)
+            })
+        } else {
+            kallsyms::scan_exact(&data, &op)
+        };
         let found: Vec<Symbol> = match found {
             Ok(f) => f.into_iter().filter(|s| keep(s)).collect(),
             Err(e) => return bad_table(e),

@@ -211,15 +211,32 @@ impl SymbolTable {
     }
 }
 
-/// The name field of a table line, found without parsing the rest (the
-/// third space- or tab-separated field); `None` for a line with fewer.
+/// The name field of a table line (`ADDRESS TYPE NAME[\t[MODULE]]`),
+/// found without parsing the rest; `None` for a line of another shape
+/// (which the full parse then reports).
 fn name_field(line: &[u8]) -> Option<&[u8]> {
-    let mut fields = line
-        .split(|&b| b == b' ' || b == b'\t' || b == b'\r')
-        .filter(|f| !f.is_empty());
-    fields.next()?;
-    fields.next()?;
-    fields.next()
+    let sp = memchr::memchr(b' ', line)?;
+    let rest = line.get(sp + 1..)?;
+    let rest = match rest {
+        [_, b' ', tail @ ..] => tail,
+        _ => return None,
+    };
+    let end = memchr::memchr3(b'\t', b' ', b'\r', rest).unwrap_or(rest.len());
+    Some(&rest[..end])
+}
+
+/// The lines of a text, by `memchr`.
+fn lines_of(data: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut start = 0;
+    std::iter::from_fn(move || {
+        if start > data.len() {
+            return None;
+        }
+        let end = memchr::memchr(b'\n', &data[start..]).map_or(data.len(), |i| start + i);
+        let line = &data[start..end];
+        start = end + 1;
+        Some(line)
+    })
 }
 
 /// The symbols whose name `wanted` accepts, read straight from a table's
@@ -232,11 +249,37 @@ pub fn scan_named(
     mut wanted: impl FnMut(&[u8]) -> bool,
 ) -> std::result::Result<Vec<Symbol>, ParseError> {
     let mut out = Vec::new();
-    for (n, line) in data.split(|&b| b == b'\n').enumerate() {
+    for (n, line) in lines_of(data).enumerate() {
         let Some(name) = name_field(line) else {
             continue;
         };
         if wanted(name) {
+            out.push(parse_line(line).ok_or(ParseError { line: n + 1 })?);
+        }
+    }
+    Ok(out)
+}
+
+/// The symbols named exactly `name`, as [`scan_named`] finds them but
+/// faster: only the lines where the name occurs as a substring are looked
+/// at (`memmem`).
+pub fn scan_exact(data: &[u8], name: &str) -> std::result::Result<Vec<Symbol>, ParseError> {
+    let mut out = Vec::new();
+    if name.is_empty() {
+        return Ok(out);
+    }
+    let finder = memchr::memmem::Finder::new(name.as_bytes());
+    let mut last_line_start = usize::MAX;
+    for at in finder.find_iter(data) {
+        let start = memchr::memrchr(b'\n', &data[..at]).map_or(0, |i| i + 1);
+        if start == last_line_start {
+            continue;
+        }
+        let end = memchr::memchr(b'\n', &data[at..]).map_or(data.len(), |i| at + i);
+        let line = &data[start..end];
+        if name_field(line) == Some(name.as_bytes()) {
+            last_line_start = start;
+            let n = memchr::memchr_iter(b'\n', &data[..start]).count();
             out.push(parse_line(line).ok_or(ParseError { line: n + 1 })?);
         }
     }
@@ -281,11 +324,7 @@ pub fn scan_lookup(
             .filter(|m| m.first() == Some(&b'['));
         Some((addr, kind, module))
     }
-    let lines = || {
-        data.split(|&b| b == b'\n')
-            .enumerate()
-            .filter(|(_, l)| !l.is_empty())
-    };
+    let lines = || lines_of(data).enumerate().filter(|(_, l)| !l.is_empty());
     if text_hides_addresses(data) {
         return Ok(None);
     }
@@ -303,7 +342,7 @@ pub fn scan_lookup(
     let Some((start, at)) = best else {
         return Ok(None);
     };
-    let line = data.split(|&b| b == b'\n').nth(at).unwrap_or(&[]);
+    let line = lines_of(data).nth(at).unwrap_or(&[]);
     let symbol = parse_line(line).ok_or(ParseError { line: at + 1 })?;
     let owner = symbol.module.as_deref().map(str::as_bytes);
     let mut next: Option<u64> = None;
@@ -536,6 +575,11 @@ ffffffffc0b00000 t helper\t[mk_chain_b]
         let t = SymbolTable::parse(TABLE).unwrap();
         let named = scan_named(TABLE, |n| n == b"helper").unwrap();
         assert_eq!(named, t.named("helper").cloned().collect::<Vec<_>>());
+        assert_eq!(scan_exact(TABLE, "helper").unwrap(), named);
+        // A name inside another is not it.
+        assert_eq!(scan_exact(TABLE, "do_thin").unwrap(), []);
+        assert_eq!(scan_exact(TABLE, "do_thing").unwrap().len(), 1);
+        assert_eq!(scan_exact(TABLE, "mk_chain_a").unwrap(), []);
         for addr in [
             0xffffffff81000004u64,
             0xffffffff81001010,
