@@ -286,14 +286,20 @@ pub fn scan_exact(data: &[u8], name: &str) -> std::result::Result<Vec<Symbol>, P
     Ok(out)
 }
 
-/// Whether a table's text hides its addresses: its first line's address
-/// is zero (the kernel zeroes all of them or none).
+/// Whether a table's text hides its addresses: every line's address is
+/// zero (the kernel zeroes all of them or none; a visible table may still
+/// start with absolute symbols at 0, such as `fixed_percpu_data`). Stops
+/// at the first non-zero address.
 pub fn text_hides_addresses(data: &[u8]) -> bool {
-    let first = data.split(|&b| b == b'\n').find(|l| !l.is_empty());
-    first.is_some_and(|l| {
-        let addr = l.split(|&b| b == b' ').next().unwrap_or(&[]);
-        !addr.is_empty() && addr.iter().all(|&b| b == b'0')
-    })
+    let mut any = false;
+    for line in lines_of(data).filter(|l| !l.is_empty()) {
+        any = true;
+        let addr = line.split(|&b| b == b' ').next().unwrap_or(&[]);
+        if addr.iter().any(|&b| b != b'0') {
+            return false;
+        }
+    }
+    any
 }
 
 /// [`SymbolTable::lookup`] straight from a table's text, in two passes
@@ -592,6 +598,10 @@ ffffffffc0b00000 t helper\t[mk_chain_b]
             assert_eq!(scan_lookup(TABLE, addr).unwrap(), want, "{addr:#x}");
         }
         assert!(!text_hides_addresses(TABLE));
+        // A visible table that starts with absolute symbols at 0 (as 6.x's do).
+        assert!(!text_hides_addresses(
+            b"0000000000000000 A fixed_percpu_data\nffffffff81000000 T _text\n"
+        ));
         let hidden = b"0000000000000000 T _text\n0000000000000000 t foo\t[m]\n";
         assert!(text_hides_addresses(hidden));
         assert_eq!(scan_lookup(hidden, 5).unwrap(), None);
