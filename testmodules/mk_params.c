@@ -54,7 +54,8 @@ static int __init mk_params_init(void)
 
 static void __exit mk_params_exit(void)
 {
-	pr_info("mk_params: unloaded int=%d\n", p_int);
+	pr_info("mk_params: unloaded int=%d array=%d,%d,%d,%d array_count=%d\n", p_int,
+		p_array[0], p_array[1], p_array[2], p_array[3], p_array_count);
 }
 
 module_init(mk_params_init);

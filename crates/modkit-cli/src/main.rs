@@ -8,22 +8,27 @@
 #![forbid(unsafe_code)]
 
 mod audit;
+mod check;
 mod compat;
 mod depmod;
 mod dmesg;
 #[cfg(test)]
 mod docs;
 mod insmod;
+mod kallsyms;
 mod kmod;
 mod kprobe;
 mod log;
 mod lsmod;
 mod modinfo;
 mod modprobe;
+mod param;
 mod printk;
 mod rmmod;
 mod simpleopts;
+mod symbols;
 mod taint;
+mod toolargs;
 mod version;
 
 use std::ffi::OsString;
@@ -49,6 +54,12 @@ const TOOLS: &[Tool] = &[
         run: audit::main,
     },
     Tool {
+        name: "check",
+        about:
+            "the kernel's verdict on a module file before loading it (vermagic, CRCs, symbols...)",
+        run: check::main,
+    },
+    Tool {
         name: "depmod",
         about: "generate modules.dep and the module indexes (kmod compatible)",
         run: depmod::main,
@@ -62,6 +73,11 @@ const TOOLS: &[Tool] = &[
         name: "insmod",
         about: "load a module file into the kernel (kmod compatible)",
         run: insmod::main,
+    },
+    Tool {
+        name: "kallsyms",
+        about: "the kernel's symbols by name, glob or address (%pS style)",
+        run: kallsyms::main,
     },
     Tool {
         name: "kmod",
@@ -90,6 +106,11 @@ const TOOLS: &[Tool] = &[
         run: modprobe::main,
     },
     Tool {
+        name: "param",
+        about: "show module parameters with types; set them checked before writing",
+        run: param::main,
+    },
+    Tool {
         name: "printk",
         about: "show or set the console log levels and printk controls by name",
         run: printk::main,
@@ -98,6 +119,11 @@ const TOOLS: &[Tool] = &[
         name: "rmmod",
         about: "unload modules from the kernel (kmod compatible)",
         run: rmmod::main,
+    },
+    Tool {
+        name: "symbols",
+        about: "the symbols a kernel exports to modules (Module.symvers, module tree)",
+        run: symbols::main,
     },
     Tool {
         name: "taint",

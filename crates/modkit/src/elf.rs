@@ -205,6 +205,20 @@ pub struct DependencySymbol {
     pub name: String,
 }
 
+/// A symbol a module exports, with what the kernel checks when another
+/// module uses it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModuleExport {
+    /// The symbol name.
+    pub name: String,
+    /// Its CRC (`__kcrctab`), `None` in a module built without modversions.
+    pub crc: Option<u64>,
+    /// Exported with `EXPORT_SYMBOL_GPL` (only GPL-compatible modules may use it).
+    pub gpl_only: bool,
+    /// Its namespace (`EXPORT_SYMBOL_NS`), empty when none.
+    pub namespace: String,
+}
+
 /// A kernel module's ELF image in memory; see the [module docs](self).
 #[derive(Clone)]
 pub struct Elf<'a> {
@@ -685,6 +699,159 @@ impl<'a> Elf<'a> {
             name: lossy(cstr_at(&e[crclen..], 0)),
         }));
         Ok(list)
+    }
+
+    /// The module's exports with what the kernel knows of each: the
+    /// `.symtab` symbols `__ksymtab_NAME` (local labels the export macros
+    /// leave in every module built since 4.x), GPL-only when the label lies
+    /// in `__ksymtab_gpl`; the CRC from the `__crc_NAME` symbol (`None`
+    /// without modversions); the namespace from the `__kstrtabns_NAME`
+    /// string in `__ksymtab_strings` (empty when none). In table order.
+    ///
+    /// Falls back to [`Elf::symbols`] (not GPL-only, no namespace) when the
+    /// labels are missing (a stripped module). Errors: `ENODATA` when the
+    /// module exports nothing.
+    pub fn exports(&self) -> Result<Vec<ModuleExport>> {
+        let labelled = self.export_labels();
+        if labelled.is_empty() {
+            return Ok(self
+                .symbols()?
+                .into_iter()
+                .map(|s| ModuleExport {
+                    crc: (s.crc != 0).then_some(s.crc),
+                    name: s.name,
+                    gpl_only: false,
+                    namespace: String::new(),
+                })
+                .collect());
+        }
+        Ok(labelled)
+    }
+
+    fn export_labels(&self) -> Vec<ModuleExport> {
+        let Some((strtab, symtab, symlen)) = self.symbol_tables() else {
+            return Vec::new();
+        };
+        let strings = self.section_index(b"__ksymtab_strings");
+        let gpl = self.section_index(b"__ksymtab_gpl");
+        let mut out: Vec<ModuleExport> = Vec::new();
+        let mut crcs = std::collections::HashMap::new();
+        let mut namespaces = std::collections::HashMap::new();
+        for i in 1..symtab.size / symlen {
+            let (name_off, _, shndx, value) = self.sym(symtab, i);
+            if name_off >= strtab.size as u64 {
+                continue;
+            }
+            let name = cstr_at(self.data, strtab.off + name_off as usize);
+            if let Some(n) = name.strip_prefix(b"__ksymtab_".as_slice()) {
+                // `__ksymtab_strings` and friends are sections, not labels.
+                if self
+                    .section_info(shndx)
+                    .is_some_and(|(_, sec)| sec == b"__ksymtab" || sec == b"__ksymtab_gpl")
+                {
+                    out.push(ModuleExport {
+                        name: lossy(n),
+                        crc: None,
+                        gpl_only: gpl == Some(shndx),
+                        namespace: String::new(),
+                    });
+                }
+            } else if let Some(n) = name.strip_prefix(CRC_PREFIX) {
+                crcs.insert(n.to_vec(), self.resolve_crc(value, shndx));
+            } else if let Some(n) = name.strip_prefix(b"__kstrtabns_".as_slice()) {
+                if strings == Some(shndx) {
+                    if let Some((span, _)) = self.section_info(shndx) {
+                        if (value as usize) < span.size {
+                            let ns = cstr_at(self.bytes(span), value as usize);
+                            namespaces.insert(n.to_vec(), lossy(ns));
+                        }
+                    }
+                }
+            }
+        }
+        for e in &mut out {
+            e.crc = crcs.get(e.name.as_bytes()).copied();
+            if let Some(ns) = namespaces.get(e.name.as_bytes()) {
+                e.namespace = ns.clone();
+            }
+        }
+        out
+    }
+
+    /// The capacity (`max`, the array's element count) of each array
+    /// parameter (`module_param_array`), by parameter name, read from the
+    /// `__param` table (`struct kernel_param`) through its relocations:
+    /// entries whose `ops` is `param_array_ops`, their `name` string and
+    /// their `struct kparam_array`'s first field. Only 64-bit
+    /// little-endian x86-64 modules (RELA, 40-byte entries) are read;
+    /// anything else, or anything out of bounds, gives no entry.
+    pub fn param_array_capacities(&self) -> Vec<(String, u32)> {
+        const EM_X86_64: u16 = 62;
+        const PARAM_SIZE: usize = 40;
+        const RELA_SIZE: usize = 24;
+        if self.class32 || self.big_endian || self.machine != EM_X86_64 {
+            return Vec::new();
+        }
+        let (Some(params), Some(rela)) =
+            (self.section_index(b"__param"), self.section(".rela__param"))
+        else {
+            return Vec::new();
+        };
+        let Some((strtab, symtab, symlen)) = self.symbol_tables() else {
+            return Vec::new();
+        };
+        let Some((pspan, _)) = self.section_info(params) else {
+            return Vec::new();
+        };
+        let nsyms = symtab.size / symlen;
+        // offset in __param -> (symbol index, addend)
+        let mut relocs = std::collections::HashMap::new();
+        for r in rela.chunks_exact(RELA_SIZE) {
+            let off = read_uint(r, 0, 8, false);
+            let info = read_uint(r, 8, 8, false);
+            let addend = read_uint(r, 16, 8, false) as i64;
+            relocs.insert(off, ((info >> 32) as usize, addend));
+        }
+        // The bytes a relocation at `off` points to (none for an undefined
+        // symbol), with the symbol's name.
+        let target = |off: usize| -> Option<(Option<&'a [u8]>, &'a [u8])> {
+            let &(sym, addend) = relocs.get(&(off as u64))?;
+            if sym == 0 || sym >= nsyms {
+                return None;
+            }
+            let (name_off, _, shndx, value) = self.sym(symtab, sym);
+            let name = if (name_off as usize) < strtab.size {
+                cstr_at(self.data, strtab.off + name_off as usize)
+            } else {
+                &[]
+            };
+            let bytes = self.section_info(shndx).and_then(|(span, _)| {
+                let at = usize::try_from((value as i64).checked_add(addend)?).ok()?;
+                self.bytes(span).get(at..)
+            });
+            Some((bytes, name))
+        };
+        let mut out = Vec::new();
+        for k in 0..pspan.size / PARAM_SIZE {
+            let base = k * PARAM_SIZE;
+            let Some((_, ops)) = target(base + 16) else {
+                continue;
+            };
+            if ops != b"param_array_ops" {
+                continue;
+            }
+            let (Some((Some(name), _)), Some((Some(arr), _))) = (target(base), target(base + 32))
+            else {
+                continue;
+            };
+            if arr.len() < 4 {
+                continue;
+            }
+            let name = lossy(cstr_at(name, 0));
+            // module_param_array names are "MODULE.NAME" only for built-ins.
+            out.push((name, read_uint(arr, 0, 4, false) as u32));
+        }
+        out
     }
 
     /// The module name compiled into `struct module` in

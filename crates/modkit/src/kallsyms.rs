@@ -211,6 +211,165 @@ impl SymbolTable {
     }
 }
 
+/// The name field of a table line (`ADDRESS TYPE NAME[\t[MODULE]]`),
+/// found without parsing the rest; `None` for a line of another shape
+/// (which the full parse then reports).
+fn name_field(line: &[u8]) -> Option<&[u8]> {
+    let sp = memchr::memchr(b' ', line)?;
+    let rest = line.get(sp + 1..)?;
+    let rest = match rest {
+        [_, b' ', tail @ ..] => tail,
+        _ => return None,
+    };
+    let end = memchr::memchr3(b'\t', b' ', b'\r', rest).unwrap_or(rest.len());
+    Some(&rest[..end])
+}
+
+/// The lines of a text, by `memchr`.
+fn lines_of(data: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut start = 0;
+    std::iter::from_fn(move || {
+        if start > data.len() {
+            return None;
+        }
+        let end = memchr::memchr(b'\n', &data[start..]).map_or(data.len(), |i| start + i);
+        let line = &data[start..end];
+        start = end + 1;
+        Some(line)
+    })
+}
+
+/// The symbols whose name `wanted` accepts, read straight from a table's
+/// text without building a [`SymbolTable`] (one pass, no allocation for
+/// the other lines: what `modkit kallsyms NAME` needs). Lines are parsed in
+/// full only when their name is wanted, so a malformed line elsewhere goes
+/// unnoticed; a wanted one that is malformed is an error naming it.
+pub fn scan_named(
+    data: &[u8],
+    mut wanted: impl FnMut(&[u8]) -> bool,
+) -> std::result::Result<Vec<Symbol>, ParseError> {
+    let mut out = Vec::new();
+    for (n, line) in lines_of(data).enumerate() {
+        let Some(name) = name_field(line) else {
+            continue;
+        };
+        if wanted(name) {
+            out.push(parse_line(line).ok_or(ParseError { line: n + 1 })?);
+        }
+    }
+    Ok(out)
+}
+
+/// The symbols named exactly `name`, as [`scan_named`] finds them but
+/// faster: only the lines where the name occurs as a substring are looked
+/// at (`memmem`).
+pub fn scan_exact(data: &[u8], name: &str) -> std::result::Result<Vec<Symbol>, ParseError> {
+    let mut out = Vec::new();
+    if name.is_empty() {
+        return Ok(out);
+    }
+    let finder = memchr::memmem::Finder::new(name.as_bytes());
+    let mut last_line_start = usize::MAX;
+    for at in finder.find_iter(data) {
+        let start = memchr::memrchr(b'\n', &data[..at]).map_or(0, |i| i + 1);
+        if start == last_line_start {
+            continue;
+        }
+        let end = memchr::memchr(b'\n', &data[at..]).map_or(data.len(), |i| at + i);
+        let line = &data[start..end];
+        if name_field(line) == Some(name.as_bytes()) {
+            last_line_start = start;
+            let n = memchr::memchr_iter(b'\n', &data[..start]).count();
+            out.push(parse_line(line).ok_or(ParseError { line: n + 1 })?);
+        }
+    }
+    Ok(out)
+}
+
+/// Whether a table's text hides its addresses: every line's address is
+/// zero (the kernel zeroes all of them or none; a visible table may still
+/// start with absolute symbols at 0, such as `fixed_percpu_data`). Stops
+/// at the first non-zero address.
+pub fn text_hides_addresses(data: &[u8]) -> bool {
+    let mut any = false;
+    for line in lines_of(data).filter(|l| !l.is_empty()) {
+        any = true;
+        let addr = line.split(|&b| b == b' ').next().unwrap_or(&[]);
+        if addr.iter().any(|&b| b != b'0') {
+            return false;
+        }
+    }
+    any
+}
+
+/// [`SymbolTable::lookup`] straight from a table's text, in two passes
+/// without building the table: the symbol (owned), the offset and the
+/// size, with the same rules. Errors name the first malformed line.
+pub fn scan_lookup(
+    data: &[u8],
+    address: u64,
+) -> std::result::Result<Option<(Symbol, u64, Option<u64>)>, ParseError> {
+    // (address, type, module) of a line, the only fields the passes need.
+    fn head(line: &[u8]) -> Option<(u64, u8, Option<&[u8]>)> {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let sp = line.iter().position(|&b| b == b' ')?;
+        let hex = &line[..sp];
+        if hex.is_empty() || hex.len() > 16 {
+            return None;
+        }
+        let mut addr = 0u64;
+        for &c in hex {
+            let d = (c as char).to_digit(16)?;
+            addr = addr << 4 | u64::from(d);
+        }
+        let kind = *line.get(sp + 1)?;
+        let module = line
+            .iter()
+            .rposition(|&b| b == b'\t')
+            .map(|t| &line[t + 1..])
+            .filter(|m| m.first() == Some(&b'['));
+        Some((addr, kind, module))
+    }
+    let lines = || lines_of(data).enumerate().filter(|(_, l)| !l.is_empty());
+    if text_hides_addresses(data) {
+        return Ok(None);
+    }
+    let mut best: Option<(u64, usize)> = None;
+    for (n, line) in lines() {
+        let (addr, kind, _) = head(line).ok_or(ParseError { line: n + 1 })?;
+        if matches!(kind, b'a' | b'A') || addr > address {
+            continue;
+        }
+        // The highest address; the first line at it.
+        if best.is_none_or(|(b, _)| addr > b) {
+            best = Some((addr, n));
+        }
+    }
+    let Some((start, at)) = best else {
+        return Ok(None);
+    };
+    let line = lines_of(data).nth(at).unwrap_or(&[]);
+    let symbol = parse_line(line).ok_or(ParseError { line: at + 1 })?;
+    let owner = symbol.module.as_deref().map(str::as_bytes);
+    let mut next: Option<u64> = None;
+    for (n, line) in lines() {
+        let (addr, kind, module) = head(line).ok_or(ParseError { line: n + 1 })?;
+        let module = module.map(|m| {
+            m.strip_prefix(b"[")
+                .unwrap_or(m)
+                .strip_suffix(b"]")
+                .unwrap_or(m)
+        });
+        if matches!(kind, b'a' | b'A') || addr <= start || module != owner {
+            continue;
+        }
+        if next.is_none_or(|x| addr < x) {
+            next = Some(addr);
+        }
+    }
+    Ok(Some((symbol, address - start, next.map(|x| x - start))))
+}
+
 /// A line of a symbol table that is not `ADDRESS TYPE NAME [\t[MODULE]]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ParseError {
@@ -415,6 +574,43 @@ ffffffffc0b00000 t helper\t[mk_chain_b]
         let t = SymbolTable::parse(TABLE).unwrap();
         let copies: Vec<_> = t.renamed_copies("do_thing").map(|s| &s.name).collect();
         assert_eq!(copies, ["do_thing.isra.0"]);
+    }
+
+    #[test]
+    fn scans_agree_with_the_table() {
+        let t = SymbolTable::parse(TABLE).unwrap();
+        let named = scan_named(TABLE, |n| n == b"helper").unwrap();
+        assert_eq!(named, t.named("helper").cloned().collect::<Vec<_>>());
+        assert_eq!(scan_exact(TABLE, "helper").unwrap(), named);
+        // A name inside another is not it.
+        assert_eq!(scan_exact(TABLE, "do_thin").unwrap(), []);
+        assert_eq!(scan_exact(TABLE, "do_thing").unwrap().len(), 1);
+        assert_eq!(scan_exact(TABLE, "mk_chain_a").unwrap(), []);
+        for addr in [
+            0xffffffff81000004u64,
+            0xffffffff81001010,
+            0xffffffffc0a00010,
+            0xffffffffc0a00084,
+            0xffffffff81001104,
+            0x1000,
+        ] {
+            let want = t.lookup(addr).map(|l| (l.symbol.clone(), l.offset, l.size));
+            assert_eq!(scan_lookup(TABLE, addr).unwrap(), want, "{addr:#x}");
+        }
+        assert!(!text_hides_addresses(TABLE));
+        // A visible table that starts with absolute symbols at 0 (as 6.x's do).
+        assert!(!text_hides_addresses(
+            b"0000000000000000 A fixed_percpu_data\nffffffff81000000 T _text\n"
+        ));
+        let hidden = b"0000000000000000 T _text\n0000000000000000 t foo\t[m]\n";
+        assert!(text_hides_addresses(hidden));
+        assert_eq!(scan_lookup(hidden, 5).unwrap(), None);
+        assert_eq!(
+            scan_lookup(b"ffffffff81000000 T a\nbad\n", 1)
+                .unwrap_err()
+                .line,
+            2
+        );
     }
 
     #[test]

@@ -37,6 +37,12 @@
 //!   symbols by name, compiler-renamed copies, addresses named as `%pS` names them.
 //! - [`tracefs`] — the tracing file system: kprobe and kretprobe events defined,
 //!   enabled, counted and removed from user space; the trace line parser.
+//! - [`symvers`] — `Module.symvers`: a kernel build's exports with CRC,
+//!   module, GPL-only and namespace.
+//! - [`verdict`] — whether a kernel would load a module file, and why not
+//!   (`modkit check`).
+//! - [`params`] — module parameters: types, sysfs values and permissions,
+//!   values checked as the kernel parses them.
 //! - [`loaded`] — the running kernel's modules (`/proc/modules`, `/sys/module`).
 //! - [`taint`] — the kernel's taint flags decoded, and which loaded module explains which.
 //! - [`audit`] — a report on the live system: tainting and hidden modules, probes and
@@ -76,13 +82,16 @@ pub mod kmod;
 pub mod kmsg;
 pub mod loaded;
 pub mod module;
+pub mod params;
 pub mod probe;
 pub mod process;
 pub mod resolve;
 pub mod signature;
 pub mod static_nodes;
+pub mod symvers;
 mod sys;
 pub mod taint;
 pub mod tracefs;
+pub mod verdict;
 
 pub use error::{Error, Result};
