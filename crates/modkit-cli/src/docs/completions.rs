@@ -511,7 +511,12 @@ fn fish_arg(spec: &ToolSpec, o: &Opt) -> String {
             " -x -a {}",
             fish_quote(&format!("(__fish_append , {})", v.join(" ")))
         ),
-        _ => " -x".into(),
+        Arg::Loaded => format!(" -x -a '(__modkit_{id}_loaded)'"),
+        Arg::Modules => format!(" -x -a '(__modkit_{id}_modules)'"),
+        // a module name, or a file name (fish offers files beside them)
+        Arg::ModuleOrFile => format!(" -r -F -a '(__modkit_{id}_modules)'"),
+        Arg::ModuleFile => " -r -F".into(),
+        Arg::Text => " -x".into(),
     }
 }
 
