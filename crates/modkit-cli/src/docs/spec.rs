@@ -131,6 +131,34 @@ const fn main_group(
 /// Every tool the generators know.
 pub(crate) const SPECS: &[ToolSpec] = &[
     ToolSpec {
+        name: "audit",
+        section: "8",
+        groups: &[main_group(
+            crate::audit::SHORT_OPTS,
+            crate::audit::LONG_OPTS,
+            "audit",
+            Arg::Text,
+        )],
+        args: &[("root", Arg::Dir)],
+        root_opts: &[],
+        version_opts: &[],
+        loaded_with: &[],
+    },
+    ToolSpec {
+        name: "check",
+        section: "8",
+        groups: &[main_group(
+            crate::check::SHORT_OPTS,
+            crate::check::LONG_OPTS,
+            "check",
+            Arg::ModuleOrFile,
+        )],
+        args: &[("k", Arg::Kernel), ("b", Arg::Dir), ("s", Arg::File)],
+        root_opts: &["-b", "--basedir"],
+        version_opts: &["-k", "--set-version"],
+        loaded_with: &[],
+    },
+    ToolSpec {
         name: "depmod",
         section: "8",
         groups: &[main_group(
@@ -196,6 +224,20 @@ pub(crate) const SPECS: &[ToolSpec] = &[
             Arg::ModuleFile,
         )],
         args: &[],
+        root_opts: &[],
+        version_opts: &[],
+        loaded_with: &[],
+    },
+    ToolSpec {
+        name: "kallsyms",
+        section: "8",
+        groups: &[main_group(
+            crate::kallsyms::SHORT_OPTS,
+            crate::kallsyms::LONG_OPTS,
+            "kallsyms",
+            Arg::Text,
+        )],
+        args: &[("m", Arg::File), ("t", Arg::Text), ("M", Arg::Loaded)],
         root_opts: &[],
         version_opts: &[],
         loaded_with: &[],
@@ -360,6 +402,24 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         loaded_with: &[],
     },
     ToolSpec {
+        name: "param",
+        section: "8",
+        groups: &[main_group(
+            crate::param::SHORT_OPTS,
+            crate::param::LONG_OPTS,
+            "param",
+            Arg::Loaded,
+        )],
+        args: &[
+            ("b", Arg::Dir),
+            ("k", Arg::Kernel),
+            ("sys-module", Arg::Dir),
+        ],
+        root_opts: &["-b", "--basedir"],
+        version_opts: &["-k", "--set-version"],
+        loaded_with: &[],
+    },
+    ToolSpec {
         name: "printk",
         section: "8",
         groups: &[main_group(
@@ -383,6 +443,40 @@ pub(crate) const SPECS: &[ToolSpec] = &[
             Arg::Loaded,
         )],
         args: &[],
+        root_opts: &[],
+        version_opts: &[],
+        loaded_with: &[],
+    },
+    ToolSpec {
+        name: "symbols",
+        section: "8",
+        groups: &[main_group(
+            crate::symbols::SHORT_OPTS,
+            crate::symbols::LONG_OPTS,
+            "symbols",
+            Arg::Text,
+        )],
+        args: &[
+            ("s", Arg::File),
+            ("k", Arg::Kernel),
+            ("b", Arg::Dir),
+            ("needed-by", Arg::ModuleOrFile),
+            ("users", Arg::Text),
+        ],
+        root_opts: &["-b", "--basedir"],
+        version_opts: &["-k", "--set-version"],
+        loaded_with: &[],
+    },
+    ToolSpec {
+        name: "taint",
+        section: "8",
+        groups: &[main_group(
+            crate::taint::SHORT_OPTS,
+            crate::taint::LONG_OPTS,
+            "taint",
+            Arg::Text,
+        )],
+        args: &[("root", Arg::Dir)],
         root_opts: &[],
         version_opts: &[],
         loaded_with: &[],
