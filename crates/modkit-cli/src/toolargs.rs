@@ -39,7 +39,8 @@ pub(crate) fn parse(
             if opt.val == 'h' as i32 {
                 out.write(help.as_bytes());
             } else {
-                out.write(format!("{prog} from modkit {}\n", crate::version::VERSION).as_bytes());
+                let tool = prog.strip_prefix("modkit ").unwrap_or(prog);
+                out.write(format!("{tool} from modkit {}\n", crate::version::VERSION).as_bytes());
             }
             return Parsed::Exit(u8::from(out.close().is_err()));
         }
