@@ -209,7 +209,7 @@ set -- $up
 want="$ver $(( ($1 << 16) + ($2 << 8) + ($3 > 255 ? 255 : $3) ))"
 [ "$code" = "$want" ] && pass "UTS_RELEASE and LINUX_VERSION_CODE at load: $code (Debian $1.$2.$3)" ||
     bad "load message '$code', want '$want'"
-grep -q ";mk_params: unloaded int=77$" /tmp/kmsg && pass "parameter written at run time seen by the module" || bad "unload message"
+grep -q ";mk_params: unloaded int=77 array=" /tmp/kmsg && pass "parameter written at run time seen by the module" || bad "unload message"
 grep -q ";mk_params: module verification failed: signature and/or required key missing - tainting kernel$" /tmp/kmsg &&
     pass "kernel logged the missing signature" || bad "no signature message"
 grep -q ";mk_kprobe: 3 kprobe hits, 3 kretprobe hits, 0 missed$" /tmp/kmsg && pass "kprobe module's unload report" || bad "kprobe report"
