@@ -88,7 +88,11 @@ for step in $steps; do
         ;;
     vm)
         header "VM tier: Debian kernels under QEMU"
-        run_tier vm cargo test -p modkit-cli -q --test vm_smoke --test vm_dmesg
+        # every VM test file (crates/modkit-cli/tests/vm_*.rs)
+        vm_tests=$(for f in crates/modkit-cli/tests/vm_*.rs; do
+            n=${f##*/}; printf ' --test %s' "${n%.rs}"; done)
+        # shellcheck disable=SC2086 # one word per option
+        run_tier vm cargo test -p modkit-cli -q $vm_tests
         ;;
     esac
 done
