@@ -47,6 +47,8 @@
 //! - [`taint`] — the kernel's taint flags decoded, and which loaded module explains which.
 //! - [`audit`] — a report on the live system: tainting and hidden modules, probes and
 //!   hooks, security settings, each finding with a severity and its evidence.
+//! - [`klogd`] — the kernel log daemon's engine: records delivered exactly once to
+//!   files, the local syslog socket and remote collectors.
 //! - [`kmsg`] — the kernel log: reading `/dev/kmsg`, the `syslog(2)` actions, and the one
 //!   record parser (`/dev/kmsg` and `syslog(2)` formats, exactly as util-linux's dmesg).
 //!
@@ -78,6 +80,7 @@ pub mod fsutil;
 pub mod index;
 pub mod kallsyms;
 pub mod kernel;
+pub mod klogd;
 pub mod kmod;
 pub mod kmsg;
 pub mod loaded;
