@@ -98,19 +98,6 @@ pub fn main(args: Vec<OsString>) -> u8 {
         }
     }
     let source = map.clone().unwrap_or_else(|| PROC_KALLSYMS.into());
-    let data = match std::fs::read(&source) {
-        Ok(d) => d,
-        Err(e) => {
-            let e = modkit::Error::io(e, source.to_string_lossy());
-            return fail(
-                &prog,
-                &format!("{}: {}", source.to_string_lossy(), e.strerror()),
-            );
-        }
-    };
-    let bad_table =
-        |e: kallsyms::ParseError| fail(&prog, &format!("{}: {e}", source.to_string_lossy()));
-    let hidden = kallsyms::text_hides_addresses(&data);
     let keep = |s: &Symbol| {
         types
             .as_ref()
@@ -126,6 +113,70 @@ pub fn main(args: Vec<OsString>) -> u8 {
             source.to_string_lossy()
         )
     };
+    let read_error = |e: std::io::Error| {
+        let e = modkit::Error::io(e, source.to_string_lossy());
+        fail(
+            &prog,
+            &format!("{}: {}", source.to_string_lossy(), e.strerror()),
+        )
+    };
+    // Names only: one streaming pass, the table never whole in memory.
+    if !operands.is_empty()
+        && operands
+            .iter()
+            .all(|o| as_address(&o.to_string_lossy()).is_none())
+    {
+        let patterns: Vec<kallsyms::NamePattern> = operands
+            .iter()
+            .map(|o| kallsyms::NamePattern::new(&o.to_string_lossy()))
+            .collect();
+        let scan = match std::fs::File::open(&source)
+            .map_err(kallsyms::ScanError::Io)
+            .and_then(|f| kallsyms::scan_names(f, &patterns))
+        {
+            Ok(scan) => scan,
+            Err(kallsyms::ScanError::Io(e)) => return read_error(e),
+            Err(kallsyms::ScanError::Parse(e)) => {
+                return fail(&prog, &format!("{}: {e}", source.to_string_lossy()))
+            }
+        };
+        let mut text = String::new();
+        let mut rows = Vec::new();
+        let mut status = 0;
+        for (pattern, found) in patterns.iter().zip(scan.found) {
+            let found: Vec<&Symbol> = found.iter().filter(|s| keep(s)).collect();
+            for s in &found {
+                if json {
+                    rows.push(json_symbol(s));
+                } else {
+                    text.push_str(&line(s));
+                }
+            }
+            if found.is_empty() {
+                crate::compat::stdio::stderr(&format!(
+                    "{prog}: {}: no such symbol\n",
+                    pattern.text()
+                ));
+                status = 1;
+            }
+        }
+        if scan.hides_addresses {
+            crate::compat::stdio::stderr(&hidden_note(&prog));
+        }
+        if json {
+            text =
+                serde_json::to_string_pretty(&serde_json::Value::Array(rows)).unwrap_or_default();
+            text.push('\n');
+        }
+        return emit(&prog, &text, status);
+    }
+    let data = match std::fs::read(&source) {
+        Ok(d) => d,
+        Err(e) => return read_error(e),
+    };
+    let bad_table =
+        |e: kallsyms::ParseError| fail(&prog, &format!("{}: {e}", source.to_string_lossy()));
+    let hidden = kallsyms::text_hides_addresses(&data);
     let mut text = String::new();
     let mut rows = Vec::new();
     let mut status = 0;

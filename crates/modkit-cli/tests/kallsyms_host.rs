@@ -191,3 +191,71 @@ fn param_refuses_read_only_and_bad_values_without_writing() {
     assert_eq!(std::fs::read_to_string(dir.join("p_int")).unwrap(), "0x10");
     assert_eq!(std::fs::read_to_string(dir.join("p_bool")).unwrap(), "on");
 }
+
+#[test]
+fn a_large_table_is_streamed_with_the_same_answers_as_grep() {
+    // Over 16 MB (many read chunks; lines cross chunk boundaries): this
+    // machine's table three times over, the copies as modules' symbols.
+    let table = kallsyms();
+    let mut big = table.clone();
+    for m in ["mk_big_a", "mk_big_b"] {
+        for line in table.lines().filter(|l| !l.contains('\t')) {
+            big.push_str(&format!("{line}\t[{m}]\n"));
+        }
+    }
+    let dir = ScratchDir::new("kallsyms-big");
+    let file = dir.path().join("big");
+    std::fs::write(&file, &big).unwrap();
+    let file = file.to_str().unwrap();
+    let ours = run_modkit(
+        "kallsyms",
+        ["-m", file, "vfs_read", "*_read_iter", "[sv]fs_?*"],
+    );
+    assert_eq!(ours.status.code(), Some(0));
+    let mut want = grep(&["-E", " vfs_read(\t.*)?$"], file);
+    want += &grep(&["-E", " [^ \t]*_read_iter(\t.*)?$"], file);
+    want += &grep(&["-E", " [sv]fs_[^ \t]+(\t.*)?$"], file);
+    assert_eq!(String::from_utf8_lossy(&ours.stdout), want);
+    // One module's copy only.
+    let ours = run_modkit("kallsyms", ["-m", file, "-M", "mk_big_b", "vfs_read"]);
+    assert_eq!(
+        String::from_utf8_lossy(&ours.stdout),
+        grep(&["-E", " vfs_read\t\\[mk_big_b\\]$"], file)
+    );
+}
+
+#[test]
+fn streamed_scans_fail_plainly() {
+    let dir = ScratchDir::new("kallsyms-bad");
+    let file = dir.path().join("map");
+    // A malformed line is an error only when it is the one asked for.
+    std::fs::write(
+        &file,
+        "ffffffff81000000 T _text\nzz T broken\nffffffff81000010 T fine\n",
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+    let ours = run_modkit("kallsyms", ["-m", file, "fine"]);
+    assert_eq!(ours.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&ours.stdout),
+        "ffffffff81000010 T fine\n"
+    );
+    let ours = run_modkit("kallsyms", ["-m", file, "fine", "broken"]);
+    assert_eq!(ours.status.code(), Some(1));
+    assert_eq!(ours.stdout, b"");
+    assert_eq!(
+        String::from_utf8_lossy(&ours.stderr),
+        format!("modkit kallsyms: {file}: line 2: not a symbol table line (ADDRESS TYPE NAME [[MODULE]])\n")
+    );
+    let missing = dir.path().join("missing");
+    let ours = run_modkit("kallsyms", ["-m", missing.to_str().unwrap(), "fine"]);
+    assert_eq!(ours.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&ours.stderr),
+        format!(
+            "modkit kallsyms: {}: No such file or directory\n",
+            missing.display()
+        )
+    );
+}
