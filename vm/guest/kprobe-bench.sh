@@ -3,7 +3,9 @@
 # fetched arguments (an int, a u64, a string) on mk_kptarget_fn, hit in
 # bursts of $BURST calls from a shell loop (one write to the module's `call`
 # parameter per burst) for $BURSTS bursts; read by nobody, by `cat
-# trace_pipe`, by `modkit kprobe trace` and by `modkit kprobe trace --json`.
+# trace_pipe`, by `modkit kprobe trace` and by `modkit kprobe trace --json`
+# (both reading the binary per-CPU buffers) and by `modkit kprobe trace
+# --text-pipe` (reading trace_pipe, as cat does).
 # Prints BENCH lines: the hit rate, events printed vs the kernel's count
 # (kprobe_profile) and the ring buffer's lost events, and the reader's CPU
 # time per event (utime+stime from /proc/PID/stat, in clock ticks of 10 ms).
@@ -53,8 +55,8 @@ rm -f /tmp/cat.out
 echo 0 > $T/events/modkit/kp/enable
 echo > $T/trace
 
-for mode in text json; do
-    opt=; [ $mode = json ] && opt=--json
+for mode in text json text-pipe; do
+    opt=; [ $mode = json ] && opt=--json; [ $mode = text-pipe ] && opt=--text-pipe
     $K kprobe trace kp $opt > /dev/null 2>/tmp/sum &
     pid=$!
     i=0; while [ "$(cat $T/events/modkit/kp/enable)" != 1 ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done

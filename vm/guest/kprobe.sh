@@ -110,6 +110,24 @@ grep -c '^[0-9.]* [0-9]* [0-9]* sync sy arg1=sync$' /tmp/trace.txt | grep -qx 4 
     grep -c '^[0-9.]* [0-9]* [0-9]* sync rsy <-[_a-z0-9]*sys_sync ret=0$' /tmp/trace.txt | grep -qx 4 &&
     pass "trace text: 4 sync hits with \$comm, 4 returns with 0" || { bad "trace text"; cat /tmp/trace.txt /tmp/trace.err; }
 [ "$(cat $T/events/modkit/kp/enable)" = 1 ] && pass "trace left the events it did not enable enabled" || bad "trace disabled kp"
+# The binary per-CPU buffers (the default) and the kernel's text pipe give
+# the same events: every field but the time, byte for byte.
+for how in raw text; do
+    opt=; [ $how = text ] && opt=--text-pipe
+    echo > $T/trace
+    $K kprobe trace kp krp -n 16 --json $opt > /tmp/trace.$how 2>/tmp/trace.$how.err &
+    tpid=$!
+    sleep 1
+    calls 7 5
+    calls 3 3
+    wait $tpid
+    sed 's/"time":"[0-9.]*",//' /tmp/trace.$how > /tmp/trace.$how.cut
+done
+[ "$(wc -l < /tmp/trace.raw.cut)" = 16 ] && cmp -s /tmp/trace.raw.cut /tmp/trace.text.cut &&
+    pass "trace: per-CPU raw buffers and trace_pipe give the same 16 events" ||
+    { bad "trace raw vs --text-pipe"; diff /tmp/trace.raw.cut /tmp/trace.text.cut | head -20; cat /tmp/trace.raw.err /tmp/trace.text.err; }
+# and the same times as the kernel prints them: each raw time is a valid seconds.micro stamp
+grep -c '"time":"[0-9]*\.[0-9]\{6\}"' /tmp/trace.raw | grep -qx 16 && pass "trace raw: kernel-style time stamps" || bad "raw time stamps: $(head -2 /tmp/trace.raw)"
 
 # --- the same probes written by hand give the same counts --------------------
 $K kprobe disable --all && [ "$(cat $T/events/modkit/kp/enable)" = 0 ] && pass "disable --all" || bad "disable --all"
@@ -119,7 +137,7 @@ echo 1 > $T/events/hand/enable
 $K kprobe enable kp krp sy rsy
 calls 5 4; calls 9 2; sync; sync; sync
 echo 0 > $T/events/hand/enable
-for e in kp:6:8 krp:6:8 sy:3:4 rsy:3:4; do
+for e in kp:6:24 krp:6:24 sy:3:4 rsy:3:4; do   # kp, krp: 8 + 16 from the raw vs text comparison
     n=${e%%:*} rest=${e#*:}; want=${rest%%:*} earlier=${rest#*:}
     ours=$($K kprobe stats "modkit/$n" | awk 'NR == 2 { print $2 }')
     hand=$($K kprobe stats -g hand "hand/$n" | awk 'NR == 2 { print $2 }')

@@ -290,3 +290,101 @@ fn fake_tracefs_add_checks_before_writing() {
         "{after}"
     );
 }
+
+/// A kp record (the format below): pid, probed address, value, idx, tag.
+fn kp_record(pid: i32, ip: u64, value: i32, idx: u64, tag: &str) -> Vec<u8> {
+    let mut r = vec![0u8; 32];
+    r[0..2].copy_from_slice(&1561u16.to_le_bytes());
+    r[4..8].copy_from_slice(&pid.to_le_bytes());
+    r[8..16].copy_from_slice(&ip.to_le_bytes());
+    r[16..20].copy_from_slice(&value.to_le_bytes());
+    r[20..28].copy_from_slice(&idx.to_le_bytes());
+    let loc = 32u32 | ((tag.len() as u32 + 1) << 16);
+    r[28..32].copy_from_slice(&loc.to_le_bytes());
+    r.extend_from_slice(tag.as_bytes());
+    r.push(0);
+    while r.len() % 4 != 0 {
+        r.push(0);
+    }
+    r
+}
+
+/// A ring-buffer page: time stamp, commit, events (small ones, with their
+/// time deltas in ns).
+fn page(ts: u64, events: &[(u32, Vec<u8>)]) -> Vec<u8> {
+    let mut data = Vec::new();
+    for (delta, rec) in events {
+        data.extend_from_slice(&((rec.len() as u32 / 4) | delta << 5).to_le_bytes());
+        data.extend_from_slice(rec);
+    }
+    let mut p = ts.to_le_bytes().to_vec();
+    p.extend_from_slice(&(data.len() as u64).to_le_bytes());
+    p.extend_from_slice(&data);
+    p.resize(4096, 0);
+    p
+}
+
+#[test]
+fn fake_tracefs_trace_decodes_the_raw_per_cpu_buffers() {
+    let dir = fake_tracefs("rawtrace", true);
+    let t = dir.join("tracing");
+    std::fs::write(
+        t.join("events/modkit/kp/format"),
+        "name: kp\nID: 1561\nformat:\n\
+         \tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\
+         \tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n\
+         \tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n\
+         \tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n\n\
+         \tfield:unsigned long __probe_ip;\toffset:8;\tsize:8;\tsigned:0;\n\
+         \tfield:s32 value;\toffset:16;\tsize:4;\tsigned:1;\n\
+         \tfield:u64 idx;\toffset:20;\tsize:8;\tsigned:0;\n\
+         \tfield:__data_loc char[] tag;\toffset:28;\tsize:4;\tsigned:1;\n\n\
+         print fmt: \"(%lx) value=%d idx=%Lu tag=\\\"%s\\\"\", REC->__probe_ip, REC->value, REC->idx, __get_str(tag)\n",
+    )
+    .unwrap();
+    std::fs::write(
+        t.join("trace_clock"),
+        "[local] global counter uptime perf mono mono_raw boot x86-tsc\n",
+    )
+    .unwrap();
+    std::fs::write(t.join("saved_cmdlines"), "4242 myproc\n").unwrap();
+    // Two CPUs; cpu1's event is earlier than cpu0's second one.
+    for (cpu, p) in [
+        (
+            0,
+            page(
+                5_000_000_000,
+                &[
+                    (3000, kp_record(4242, 0x10, -7, 3, "hello world")),
+                    (10_000, kp_record(4242, 0x10, 8, 4, "x")),
+                ],
+            ),
+        ),
+        (
+            1,
+            page(5_000_005_000, &[(0, kp_record(77, 0x10, 1, 2, "y"))]),
+        ),
+    ] {
+        let d = t.join(format!("per_cpu/cpu{cpu}"));
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("trace_pipe_raw"), p).unwrap();
+    }
+    let out = kprobe(&dir, &["trace", "kp", "-n", "3"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "5.000003 0 4242 myproc kp value=-7 idx=3 tag=\"hello world\"\n\
+         5.000005 1 77 <...> kp value=1 idx=2 tag=y\n\
+         5.000013 0 4242 myproc kp value=8 idx=4 tag=x\n"
+    );
+    assert!(
+        text(&out.stderr).contains("3 events printed in"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = kprobe(&dir, &["trace", "kp", "-n", "1", "--json"]);
+    assert_eq!(
+        text(&out.stdout),
+        "{\"time\":\"5.000003\",\"cpu\":0,\"pid\":4242,\"comm\":\"myproc\",\"event\":\"kp\",\"site\":{\"at\":\"0x10\"},\"args\":{\"value\":\"-7\",\"idx\":\"3\",\"tag\":\"hello world\"}}\n"
+    );
+}

@@ -186,12 +186,16 @@ impl SymbolTable {
             pos -= 1;
         }
         let symbol = sym(self.by_address[pos]);
-        // ...and the size up to the next higher address of the same owner.
-        let size = self.by_address[after..]
+        // ...and the size up to the next higher address of the same owner
+        // (for a module's last function, the end of its text).
+        let mut next_text = false;
+        let next = self.by_address[after..]
             .iter()
             .map(|&i| sym(i))
             .find(|s| s.module == symbol.module)
-            .map(|s| s.address - start);
+            .inspect(|s| next_text = s.is_text())
+            .map(|s| s.address);
+        let size = module_text_end(symbol, address, next, next_text).map(|end| end - start);
         Some(Location {
             symbol,
             offset: address - start,
@@ -223,6 +227,27 @@ fn name_field(line: &[u8]) -> Option<&[u8]> {
     };
     let end = memchr::memchr3(b'\t', b' ', b'\r', rest).unwrap_or(rest.len());
     Some(&rest[..end])
+}
+
+/// Where the symbol an address falls in ends, as the kernel sizes it: at
+/// the next symbol of the same owner; but a module's functions live in
+/// their own page-aligned text area, and the kernel ends the module's last
+/// function at the end of that area, not at the module's next symbol (its
+/// read-only data, pages above). The area's end is not in the table: it is
+/// taken as the page boundary after the address asked, when no function
+/// of the module follows.
+fn module_text_end(
+    symbol: &Symbol,
+    address: u64,
+    next: Option<u64>,
+    next_is_text: bool,
+) -> Option<u64> {
+    const PAGE: u64 = 4096;
+    if symbol.module.is_none() || !symbol.is_text() || (next.is_some() && next_is_text) {
+        return next;
+    }
+    let page_end = (address.max(symbol.address) / PAGE + 1).checked_mul(PAGE)?;
+    Some(next.map_or(page_end, |n| n.min(page_end)))
 }
 
 /// The lines of a text, by `memchr`.
@@ -594,7 +619,7 @@ pub fn scan_lookup(
     let line = lines_of(data).nth(at).unwrap_or(&[]);
     let symbol = parse_line(line).ok_or(ParseError { line: at + 1 })?;
     let owner = symbol.module.as_deref().map(str::as_bytes);
-    let mut next: Option<u64> = None;
+    let mut next: Option<(u64, bool)> = None;
     for (n, line) in lines() {
         let (addr, kind, module) = head(line).ok_or(ParseError { line: n + 1 })?;
         let module = module.map(|m| {
@@ -606,11 +631,13 @@ pub fn scan_lookup(
         if matches!(kind, b'a' | b'A') || addr <= start || module != owner {
             continue;
         }
-        if next.is_none_or(|x| addr < x) {
-            next = Some(addr);
+        if next.is_none_or(|(x, _)| addr < x) {
+            next = Some((addr, matches!(kind, b't' | b'T' | b'w' | b'W')));
         }
     }
-    Ok(Some((symbol, address - start, next.map(|x| x - start))))
+    let next_text = next.is_some_and(|(_, text)| text);
+    let end = module_text_end(&symbol, address, next.map(|(x, _)| x), next_text);
+    Ok(Some((symbol, address - start, end.map(|x| x - start))))
 }
 
 /// A line of a symbol table that is not `ADDRESS TYPE NAME [\t[MODULE]]`.
@@ -763,11 +790,16 @@ ffffffffc0b00000 t helper\t[mk_chain_b]
             t.lookup(0xffffffffc0a00010).unwrap().to_string(),
             "helper+0x10/0x80 [mk_chain_a]"
         );
-        // The last symbol of an owner has no known size, even with another
-        // owner's symbols above it.
+        // A module's last function ends where the kernel ends it: at the end
+        // of the module's page-aligned text (as %pS printed it on 6.1 and
+        // 6.12 for mk_kptarget_call), even with another owner's symbols above.
         assert_eq!(
             t.lookup(0xffffffffc0a00084).unwrap().to_string(),
-            "mk_chain_a_value+0x4 [mk_chain_a]"
+            "mk_chain_a_value+0x4/0xf80 [mk_chain_a]"
+        );
+        assert_eq!(
+            t.lookup(0xffffffffc0a01084).unwrap().to_string(),
+            "mk_chain_a_value+0x1004/0x1f80 [mk_chain_a]"
         );
         // The core's last symbol stops at the next core symbol only.
         assert_eq!(t.lookup(0xffffffff81001104).unwrap().size, None);

@@ -33,6 +33,7 @@ use crate::compat::stdio::{self, Stdout};
 const OPT_MAXACTIVE: i32 = 256;
 const OPT_TRACEFS: i32 = 257;
 const OPT_DEBUGFS: i32 = 258;
+const OPT_TEXT_PIPE: i32 = 259;
 pub(crate) const SHORT_OPTS: &str = "rg:jan:d:p:P:ehV";
 pub(crate) const LONG_OPTS: &[LongOpt] = &[
     LongOpt::new("ret", HasArg::No, 'r' as i32),
@@ -47,6 +48,7 @@ pub(crate) const LONG_OPTS: &[LongOpt] = &[
     LongOpt::new("enable", HasArg::No, 'e' as i32),
     LongOpt::new("tracefs", HasArg::Required, OPT_TRACEFS),
     LongOpt::new("debugfs", HasArg::Required, OPT_DEBUGFS),
+    LongOpt::new("text-pipe", HasArg::No, OPT_TEXT_PIPE),
     LongOpt::new("help", HasArg::No, 'h' as i32),
     LongOpt::new("version", HasArg::No, 'V' as i32),
 ];
@@ -95,6 +97,8 @@ fn help() -> String {
      \x20-d, --duration S      trace: stop after S seconds\n\
      \x20-p, --probe SPEC      trace: add the kprobe 'PLACE FETCHARG...' for the trace\n\
      \x20-P, --ret-probe SPEC  trace: the same, a kretprobe\n\
+     \x20    --text-pipe       trace: read the kernel's text trace_pipe, not the\n\
+     \x20                      binary per-CPU buffers (slower)\n\
      \x20    --tracefs DIR     tracefs at DIR (default: found)\n\
      \x20    --debugfs DIR     debugfs at DIR (default: found)\n\
      \x20-h, --help            display this help\n\
@@ -116,6 +120,7 @@ pub(crate) struct Options {
     enable: bool,
     tracefs: Option<PathBuf>,
     debugfs: Option<PathBuf>,
+    text_pipe: bool,
 }
 
 impl Options {
@@ -197,6 +202,7 @@ pub fn main(args: Vec<OsString>) -> u8 {
             v if v == 'P' as i32 => o.probes.push((true, arg)),
             OPT_TRACEFS => o.tracefs = Some(PathBuf::from(arg)),
             OPT_DEBUGFS => o.debugfs = Some(PathBuf::from(arg)),
+            OPT_TEXT_PIPE => o.text_pipe = true,
             v if v == 'h' as i32 => {
                 let mut out = Stdout::new();
                 out.write(help().as_bytes());

@@ -3,7 +3,12 @@
 //! probes first and removes exactly those on every way out — the count or
 //! duration reached, a write error, Ctrl-C (SIGINT), SIGTERM or SIGHUP.
 //!
-//! Signals only set a flag (`signal-hook`); `trace_pipe` is read without
+//! Hits are read from the binary per-CPU buffers (`trace_pipe_raw`) and
+//! decoded here, which keeps up with a fast probe where the kernel's text
+//! formatting for `trace_pipe` does not; `--text-pipe`, or an event whose
+//! value forms the decoder does not know, reads `trace_pipe` instead.
+//!
+//! Signals only set a flag (`signal-hook`); the pipes are read without
 //! blocking, so the loop sees the flag within one idle period (20 ms).
 //! Events this command enabled are disabled again before it returns.
 
@@ -13,6 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use modkit::tracefs::pipe::{parse_line, ProbeSite, TraceEvent, TraceLine};
+use modkit::tracefs::raw;
 use modkit::tracefs::spec::ProbeKind;
 use modkit::tracefs::Tracefs;
 use serde_json::json;
@@ -162,6 +168,22 @@ fn hits(t: &Tracefs, events: &[(String, String)]) -> u64 {
         .unwrap_or(0)
 }
 
+/// The decoders of the events and the per-CPU raw pipes, when every event
+/// has a format this build decodes (else the caller reads `trace_pipe`).
+fn raw_reader(
+    t: &Tracefs,
+    events: &[(String, String)],
+) -> Option<(Vec<raw::ProbeDecoder>, raw::RawPipes)> {
+    let mut decoders = Vec::new();
+    for (g, e) in events {
+        let text =
+            std::fs::read_to_string(t.root().join("events").join(g).join(e).join("format")).ok()?;
+        decoders.push(raw::ProbeDecoder::new(&raw::EventFormat::parse(&text).ok()?).ok()?);
+    }
+    let pipes = raw::RawPipes::open(t.root()).ok()?;
+    Some((decoders, pipes))
+}
+
 fn follow(
     o: &Options,
     t: &Tracefs,
@@ -169,6 +191,11 @@ fn follow(
     stop: &AtomicBool,
     enabled_here: &mut Vec<(String, String)>,
 ) -> Outcome {
+    if !o.text_pipe {
+        if let Some((decoders, pipes)) = raw_reader(t, events) {
+            return follow_raw(o, t, events, stop, enabled_here, &decoders, pipes);
+        }
+    }
     let mut pipe = t.open_pipe()?;
     let start = Instant::now();
     let hits_before = hits(t, events);
@@ -206,6 +233,123 @@ fn follow(
                     }
                 }
                 _ => {}
+            }
+        }
+        if out.fwrite(&text).and_then(|_| out.flush()).is_err() {
+            return Err(fail("write error"));
+        }
+    }
+    let kernel = hits(t, events).saturating_sub(hits_before);
+    let secs = start.elapsed().as_secs_f64();
+    stdio::stderr(&format!(
+        "modkit kprobe: {printed} events printed in {secs:.3} s; the kernel counted {kernel} hits; {lost} lost in the ring buffer\n"
+    ));
+    Ok(0)
+}
+
+/// [`follow`] over the binary per-CPU buffers: pages decoded here, so the
+/// kernel prints nothing; each sweep of the CPUs is printed in time order.
+fn follow_raw(
+    o: &Options,
+    t: &Tracefs,
+    events: &[(String, String)],
+    stop: &AtomicBool,
+    enabled_here: &mut Vec<(String, String)>,
+    decoders: &[raw::ProbeDecoder],
+    mut pipes: raw::RawPipes,
+) -> Outcome {
+    let layout = std::fs::read_to_string(t.root().join("events/header_page"))
+        .map(|text| raw::PageLayout::parse(&text))
+        .unwrap_or_default();
+    let in_ns = std::fs::read_to_string(t.root().join("trace_clock"))
+        .map(|c| raw::clock_in_ns(&c))
+        .unwrap_or(true);
+    let start = Instant::now();
+    let hits_before = hits(t, events);
+    let deadline = o.duration.map(|s| start + Duration::from_secs_f64(s));
+    let mut out = Stdout::new();
+    let mut namer = raw::AddressNamer::new(None);
+    let mut tasks = raw::TaskNames::new(t.root());
+    let (mut printed, mut lost) = (0u64, 0u64);
+    let mut draining = false;
+    // (time stamp, cpu, event index, record's range in `records`) of one sweep.
+    let mut sweep: Vec<(u64, u32, usize, std::ops::Range<usize>)> = Vec::new();
+    let mut records: Vec<u8> = Vec::new();
+    let mut text = Vec::new();
+    'outer: loop {
+        let ending = stop.load(Ordering::Relaxed) || deadline.is_some_and(|d| Instant::now() >= d);
+        if ending && !draining {
+            for (g, e) in enabled_here.drain(..) {
+                t.set_enabled(&g, &e, false)?;
+            }
+            draining = true;
+        }
+        sweep.clear();
+        records.clear();
+        let pages = pipes
+            .read_available(|cpu, page| {
+                let info = raw::walk_page(&layout, page, |ts, record| {
+                    let Some(id) = raw::record_type(record) else {
+                        return;
+                    };
+                    if let Some(i) = decoders.iter().position(|d| d.id == id) {
+                        let at = records.len();
+                        records.extend_from_slice(record);
+                        sweep.push((ts, cpu, i, at..records.len()));
+                    }
+                });
+                lost += info.lost.unwrap_or(0);
+            })
+            .map_err(|e| {
+                fail(format!(
+                    "{}/per_cpu/*/trace_pipe_raw: {e}",
+                    t.root().display()
+                ))
+            })?;
+        if pages == 0 {
+            if draining {
+                break;
+            }
+            std::thread::sleep(IDLE);
+            continue;
+        }
+        sweep.sort_by_key(|(ts, cpu, _, _)| (*ts, *cpu));
+        text.clear();
+        for (ts, cpu, i, range) in &sweep {
+            let d = &decoders[*i];
+            let Some(hit) = d.decode(&records[range.clone()], &mut |a, with_offset| {
+                namer.name(a, with_offset)
+            }) else {
+                continue;
+            };
+            let timestamp = raw::format_timestamp(*ts, in_ns);
+            let site = match &hit.site {
+                raw::Site::Entry(at) => ProbeSite::Entry { at },
+                raw::Site::Return { to, from } => ProbeSite::Return { to, from },
+            };
+            let ev = TraceEvent {
+                comm: tasks.name(hit.pid),
+                pid: hit.pid,
+                tgid: None,
+                cpu: *cpu,
+                flags: None,
+                timestamp: &timestamp,
+                event: &d.event,
+                site: Some(site),
+                args: hit
+                    .args
+                    .iter()
+                    .map(|(n, v)| (n.as_str(), v.as_str()))
+                    .collect(),
+                body: "",
+            };
+            format_event(&mut text, &ev, o.json);
+            printed += 1;
+            if o.count.is_some_and(|n| printed >= n) {
+                if out.fwrite(&text).and_then(|_| out.flush()).is_err() {
+                    return Err(fail("write error"));
+                }
+                break 'outer;
             }
         }
         if out.fwrite(&text).and_then(|_| out.flush()).is_err() {

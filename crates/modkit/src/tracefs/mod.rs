@@ -34,6 +34,7 @@
 pub mod check;
 pub mod format;
 pub mod pipe;
+pub mod raw;
 pub mod spec;
 
 use std::fmt;
