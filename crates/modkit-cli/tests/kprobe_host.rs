@@ -303,7 +303,7 @@ fn kp_record(pid: i32, ip: u64, value: i32, idx: u64, tag: &str) -> Vec<u8> {
     r[28..32].copy_from_slice(&loc.to_le_bytes());
     r.extend_from_slice(tag.as_bytes());
     r.push(0);
-    while r.len() % 4 != 0 {
+    while !r.len().is_multiple_of(4) {
         r.push(0);
     }
     r
