@@ -55,8 +55,8 @@ rm -f /tmp/cat.out
 echo 0 > $T/events/modkit/kp/enable
 echo > $T/trace
 
-for mode in text json text-pipe; do
-    opt=; [ $mode = json ] && opt=--json; [ $mode = text-pipe ] && opt=--text-pipe
+for mode in text json text-pipe "text -b 32768"; do
+    opt=; [ "$mode" = json ] && opt=--json; [ "$mode" = text-pipe ] && opt=--text-pipe; [ "$mode" = "text -b 32768" ] && opt="-b 32768"
     $K kprobe trace kp $opt > /dev/null 2>/tmp/sum &
     pid=$!
     i=0; while [ "$(cat $T/events/modkit/kp/enable)" != 1 ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done

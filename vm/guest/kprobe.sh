@@ -126,6 +126,16 @@ done
 [ "$(wc -l < /tmp/trace.raw.cut)" = 16 ] && cmp -s /tmp/trace.raw.cut /tmp/trace.text.cut &&
     pass "trace: per-CPU raw buffers and trace_pipe give the same 16 events" ||
     { bad "trace raw vs --text-pipe"; diff /tmp/trace.raw.cut /tmp/trace.text.cut | head -20; cat /tmp/trace.raw.err /tmp/trace.text.err; }
+# -b: a larger ring buffer while tracing, the size put back afterwards
+size0=$(cat $T/buffer_size_kb)
+$K kprobe trace kp -n 1 -b 8192 > /tmp/trace.b 2>&1 &
+tpid=$!
+i=0; while [ "$(cat $T/buffer_size_kb)" != 8192 ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+during=$(cat $T/buffer_size_kb)
+calls 1 1
+wait $tpid
+[ "$during" = 8192 ] && [ "$(cat $T/buffer_size_kb)" = "$size0" ] && pass "trace -b 8192: buffer_size_kb $size0 -> $during -> back" ||
+    bad "trace -b: $size0 -> $during -> $(cat $T/buffer_size_kb); $(cat /tmp/trace.b)"
 # and the same times as the kernel prints them: each raw time is a valid seconds.micro stamp
 grep -c '"time":"[0-9]*\.[0-9]\{6\}"' /tmp/trace.raw | grep -qx 16 && pass "trace raw: kernel-style time stamps" || bad "raw time stamps: $(head -2 /tmp/trace.raw)"
 
@@ -137,7 +147,7 @@ echo 1 > $T/events/hand/enable
 $K kprobe enable kp krp sy rsy
 calls 5 4; calls 9 2; sync; sync; sync
 echo 0 > $T/events/hand/enable
-for e in kp:6:24 krp:6:24 sy:3:4 rsy:3:4; do   # kp, krp: 8 + 16 from the raw vs text comparison
+for e in kp:6:25 krp:6:25 sy:3:4 rsy:3:4; do   # kp, krp: 8 + 16 from the raw vs text comparison + 1 (-b)
     n=${e%%:*} rest=${e#*:}; want=${rest%%:*} earlier=${rest#*:}
     ours=$($K kprobe stats "modkit/$n" | awk 'NR == 2 { print $2 }')
     hand=$($K kprobe stats -g hand "hand/$n" | awk 'NR == 2 { print $2 }')

@@ -392,6 +392,7 @@ pub(crate) const SPECS: &[ToolSpec] = &[
             ("group", Arg::Text),
             ("count", Arg::Text),
             ("duration", Arg::Text),
+            ("buffer-size", Arg::Text),
             ("probe", Arg::Text),
             ("ret-probe", Arg::Text),
             ("tracefs", Arg::Dir),

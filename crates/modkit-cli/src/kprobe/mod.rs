@@ -34,7 +34,7 @@ const OPT_MAXACTIVE: i32 = 256;
 const OPT_TRACEFS: i32 = 257;
 const OPT_DEBUGFS: i32 = 258;
 const OPT_TEXT_PIPE: i32 = 259;
-pub(crate) const SHORT_OPTS: &str = "rg:jan:d:p:P:ehV";
+pub(crate) const SHORT_OPTS: &str = "rg:jan:d:p:P:b:ehV";
 pub(crate) const LONG_OPTS: &[LongOpt] = &[
     LongOpt::new("ret", HasArg::No, 'r' as i32),
     LongOpt::new("maxactive", HasArg::Required, OPT_MAXACTIVE),
@@ -49,6 +49,7 @@ pub(crate) const LONG_OPTS: &[LongOpt] = &[
     LongOpt::new("tracefs", HasArg::Required, OPT_TRACEFS),
     LongOpt::new("debugfs", HasArg::Required, OPT_DEBUGFS),
     LongOpt::new("text-pipe", HasArg::No, OPT_TEXT_PIPE),
+    LongOpt::new("buffer-size", HasArg::Required, 'b' as i32),
     LongOpt::new("help", HasArg::No, 'h' as i32),
     LongOpt::new("version", HasArg::No, 'V' as i32),
 ];
@@ -75,7 +76,7 @@ fn help() -> String {
      \x20modkit kprobe stats [-g G] [--json] [NAME...]\n\
      \x20modkit kprobe blacklist [--json] [SYMBOL...]\n\
      \x20modkit kprobe check [--json] PLACE\n\
-     \x20modkit kprobe trace [-g G] [NAME...] [-p 'PLACE ARGS']... [-P 'PLACE ARGS']... [-n N] [-d S] [--json]\n\
+     \x20modkit kprobe trace [-g G] [NAME...] [-p 'PLACE ARGS']... [-P 'PLACE ARGS']... [-n N] [-d S] [-b KB] [--json]\n\
      \x20modkit kprobe [-r] [NAME=]PLACE [FETCHARG...] [-n N] [-d S] [--json]\n\n\
      Kprobes (-r: kretprobes) through tracefs's kprobe_events, in group 'modkit'\n\
      unless -g says otherwise. PLACE is SYMBOL[+OFFSET], MODULE:SYMBOL or 0xADDRESS.\n\
@@ -97,6 +98,7 @@ fn help() -> String {
      \x20-d, --duration S      trace: stop after S seconds\n\
      \x20-p, --probe SPEC      trace: add the kprobe 'PLACE FETCHARG...' for the trace\n\
      \x20-P, --ret-probe SPEC  trace: the same, a kretprobe\n\
+     \x20-b, --buffer-size KB  trace: per-CPU ring buffer of KB while tracing\n\
      \x20    --text-pipe       trace: read the kernel's text trace_pipe, not the\n\
      \x20                      binary per-CPU buffers (slower)\n\
      \x20    --tracefs DIR     tracefs at DIR (default: found)\n\
@@ -121,6 +123,7 @@ pub(crate) struct Options {
     tracefs: Option<PathBuf>,
     debugfs: Option<PathBuf>,
     text_pipe: bool,
+    buffer_kb: Option<u64>,
 }
 
 impl Options {
@@ -203,6 +206,10 @@ pub fn main(args: Vec<OsString>) -> u8 {
             OPT_TRACEFS => o.tracefs = Some(PathBuf::from(arg)),
             OPT_DEBUGFS => o.debugfs = Some(PathBuf::from(arg)),
             OPT_TEXT_PIPE => o.text_pipe = true,
+            v if v == 'b' as i32 => match arg.parse::<u64>() {
+                Ok(n) if n > 0 => o.buffer_kb = Some(n),
+                _ => return usage(&format!("--buffer-size: '{arg}' is not a size in KiB")),
+            },
             v if v == 'h' as i32 => {
                 let mut out = Stdout::new();
                 out.write(help().as_bytes());

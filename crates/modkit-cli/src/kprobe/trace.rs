@@ -21,7 +21,6 @@ use modkit::tracefs::pipe::{parse_line, ProbeSite, TraceEvent, TraceLine};
 use modkit::tracefs::raw;
 use modkit::tracefs::spec::ProbeKind;
 use modkit::tracefs::Tracefs;
-use serde_json::json;
 
 use super::{add_spec, build_spec, fail, split_name, tracefs, Failure, Options, Outcome};
 use crate::compat::stdio::{self, Stdout};
@@ -135,6 +134,23 @@ fn add_and_follow(
             )));
         }
     }
+    // A larger ring buffer for the trace, put back as it was afterwards.
+    let mut buffer_before = None;
+    if let Some(kb) = o.buffer_kb {
+        let path = t.root().join("buffer_size_kb");
+        let before =
+            std::fs::read_to_string(&path).map_err(|e| fail(format!("{}: {e}", path.display())))?;
+        let before = buffer_size_kb(&before).ok_or_else(|| {
+            fail(format!(
+                "{}: unexpected '{}'",
+                path.display(),
+                before.trim()
+            ))
+        })?;
+        std::fs::write(&path, format!("{kb}\n"))
+            .map_err(|e| fail(format!("--buffer-size {kb}: {}: {e}", path.display())))?;
+        buffer_before = Some((path, before));
+    }
     // Enable what is off, and only that is turned off again.
     let mut enabled_here: Vec<(String, String)> = Vec::new();
     let result = (|| {
@@ -152,8 +168,23 @@ fn add_and_follow(
             disable_error.get_or_insert(Failure::from(err));
         }
     }
+    if let Some((path, before)) = buffer_before {
+        if let Err(e) = std::fs::write(&path, format!("{before}\n")) {
+            disable_error.get_or_insert(fail(format!("putting back {}: {e}", path.display())));
+        }
+    }
     let code = result?;
     disable_error.map_or(Ok(code), Err)
+}
+
+/// The per-CPU buffer size `buffer_size_kb` gives: `1408`, or before the
+/// buffer was first used `7 (expanded: 1408)`, the size it will have.
+fn buffer_size_kb(text: &str) -> Option<u64> {
+    let text = text.trim();
+    match text.split_once("(expanded: ") {
+        Some((_, rest)) => rest.strip_suffix(')')?.trim().parse().ok(),
+        None => text.parse().ok(),
+    }
 }
 
 fn hits(t: &Tracefs, events: &[(String, String)]) -> u64 {
@@ -377,26 +408,53 @@ fn put_value(out: &mut Vec<u8>, v: &str) {
 
 fn format_event(out: &mut Vec<u8>, ev: &TraceEvent, json: bool) {
     if json {
-        let mut args = serde_json::Map::new();
-        for (n, v) in &ev.args {
-            args.insert(n.to_string(), serde_json::Value::from(*v));
-        }
-        let site = match &ev.site {
-            Some(ProbeSite::Entry { at }) => json!({"at": at}),
-            Some(ProbeSite::Return { to, from }) => json!({"from": from, "to": to}),
-            None => serde_json::Value::Null,
+        // One object per line, written field by field (a serde_json::Value
+        // per event was most of the JSON form's cost); strings escaped by
+        // serde_json. Key order: time, cpu, pid, comm, event, site, args.
+        let string = |out: &mut Vec<u8>, v: &str| {
+            let _ = serde_json::to_writer(&mut *out, v);
         };
-        let v = json!({
-            "time": ev.timestamp,
-            "cpu": ev.cpu,
-            "pid": ev.pid,
-            "comm": ev.comm,
-            "event": ev.event,
-            "site": site,
-            "args": args,
-        });
-        let _ = serde_json::to_writer(&mut *out, &v);
-        out.push(b'\n');
+        out.extend_from_slice(b"{\"time\":");
+        string(out, ev.timestamp);
+        let _ = write!(out, ",\"cpu\":{},\"pid\":{},\"comm\":", ev.cpu, ev.pid);
+        string(out, ev.comm);
+        out.extend_from_slice(b",\"event\":");
+        string(out, ev.event);
+        out.extend_from_slice(b",\"site\":");
+        match &ev.site {
+            Some(ProbeSite::Entry { at }) => {
+                out.extend_from_slice(b"{\"at\":");
+                string(out, at);
+                out.push(b'}');
+            }
+            Some(ProbeSite::Return { to, from }) => {
+                out.extend_from_slice(b"{\"from\":");
+                string(out, from);
+                out.extend_from_slice(b",\"to\":");
+                string(out, to);
+                out.push(b'}');
+            }
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(b",\"args\":{");
+        // Later duplicates replace earlier ones in place, as a JSON map
+        // keeps them.
+        let mut seen: Vec<(&str, &str)> = Vec::with_capacity(ev.args.len());
+        for (n, v) in &ev.args {
+            match seen.iter_mut().find(|(k, _)| k == n) {
+                Some(slot) => slot.1 = v,
+                None => seen.push((n, v)),
+            }
+        }
+        for (i, (n, v)) in seen.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            string(out, n);
+            out.push(b':');
+            string(out, v);
+        }
+        out.extend_from_slice(b"}}\n");
         return;
     }
     // TIME CPU PID COMM EVENT [<-FUNCTION] NAME=VALUE...

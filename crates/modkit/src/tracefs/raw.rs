@@ -226,9 +226,9 @@ pub struct PageInfo {
 const TYPE_PADDING: u32 = 29;
 const TYPE_TIME_EXTEND: u32 = 30;
 const TYPE_TIME_STAMP: u32 = 31;
-const COMMIT_FLAGS: u64 = 3 << 30;
-const MISSED_EVENTS: u64 = 1 << 31;
-const MISSED_STORED: u64 = 1 << 30;
+const COMMIT_FLAGS: u32 = 3 << 30;
+const MISSED_EVENTS: u32 = 1 << 31;
+const MISSED_STORED: u32 = 1 << 30;
 
 fn le(bytes: &[u8], at: usize, size: usize) -> Option<u64> {
     let b = bytes.get(at..at.checked_add(size)?)?;
@@ -250,6 +250,10 @@ pub fn walk_page(layout: &PageLayout, page: &[u8], mut f: impl FnMut(u64, &[u8])
     ) else {
         return info;
     };
+    // The flags are bits 31 and 30 of the low word; the kernel adds them
+    // as negative ints, so on 64-bit kernels the high word reads as ones
+    // (0xffffffffc0000fc0 for 0xfc0 bytes, lost events, count stored).
+    let commit = commit as u32;
     let size = (commit & !COMMIT_FLAGS) as usize;
     let data = page.get(layout.data..).unwrap_or(&[]);
     let end = size.min(data.len());
@@ -667,11 +671,17 @@ impl RawPipes {
             ));
         }
         pipes.sort_by_key(|(cpu, _)| *cpu);
+        // One read hands over one page, or one sub-buffer where the kernel
+        // has larger ones (`buffer_subbuf_size_kb`, Linux 6.8+); a recorded
+        // file is read the same way, a page at a time.
+        let page_size = std::fs::read_to_string(root.join("buffer_subbuf_size_kb"))
+            .ok()
+            .and_then(|t| t.trim().parse::<usize>().ok())
+            .filter(|&kb| (4..=1024).contains(&kb))
+            .map_or(4096, |kb| kb * 1024);
         Ok(RawPipes {
             pipes,
-            // A page, or a larger sub-buffer (buffer_subbuf_size_kb): the
-            // kernel hands over one per read.
-            page: vec![0; 1 << 20],
+            page: vec![0; page_size],
         })
     }
 
@@ -913,7 +923,10 @@ print fmt: \"(%lx) value=%d idx=%Lu tag=\\\"%s\\\" flags=0x%Lx arr={%u,%u,%u} c=
         extend.extend_from_slice(b"wxyz");
         let mut p = Vec::new();
         p.extend_from_slice(&100u64.to_le_bytes());
-        p.extend_from_slice(&(extend.len() as u64 | MISSED_EVENTS | MISSED_STORED).to_le_bytes());
+        // As a 6.1 kernel wrote it: the flags sign-extended into the high word.
+        let commit = (extend.len() as u32 | MISSED_EVENTS | MISSED_STORED) as i32 as i64 as u64;
+        assert_eq!(commit >> 32, 0xffff_ffff);
+        p.extend_from_slice(&commit.to_le_bytes());
         p.extend_from_slice(&extend);
         p.extend_from_slice(&42u64.to_le_bytes());
         let mut seen = Vec::new();
