@@ -345,32 +345,6 @@ impl Drop for FileMapping {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn boottime_is_not_behind_monotonic() {
-        let mono = clock_gettime(Clock::Monotonic).unwrap();
-        let boot = clock_gettime(Clock::Boottime).unwrap();
-        assert!(boot >= mono);
-        assert!(clock_gettime(Clock::Realtime).unwrap().0 > 1_600_000_000);
-    }
-
-    #[test]
-    fn interior_nul_is_rejected_before_the_call() {
-        assert_eq!(delete_module_named("a\0b", 0), Err(errno::EINVAL));
-        assert_eq!(init_module_image(b"", b"x\0y"), Err(errno::EINVAL));
-    }
-
-    #[test]
-    fn uname_release_is_the_kernel_release() {
-        let release = uname_release().unwrap();
-        let proc = std::fs::read("/proc/sys/kernel/osrelease").unwrap();
-        assert_eq!(release, proc.strip_suffix(b"\n").unwrap());
-    }
-}
-
 /// How far the peer's TCP has acknowledged a connection's data:
 /// `getsockopt(TCP_INFO)`'s `tcpi_bytes_acked` (RFC 4898
 /// `tcpEStatsAppHCThruOctetsAcked`, Linux 4.1+). A counter in the socket
@@ -432,4 +406,57 @@ pub fn hostname() -> Result<Vec<u8>, Errno> {
         .map(|&c| c as u8)
         .collect();
     Ok(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn boottime_is_not_behind_monotonic() {
+        let mono = clock_gettime(Clock::Monotonic).unwrap();
+        let boot = clock_gettime(Clock::Boottime).unwrap();
+        assert!(boot >= mono);
+        assert!(clock_gettime(Clock::Realtime).unwrap().0 > 1_600_000_000);
+    }
+
+    #[test]
+    fn interior_nul_is_rejected_before_the_call() {
+        assert_eq!(delete_module_named("a\0b", 0), Err(errno::EINVAL));
+        assert_eq!(init_module_image(b"", b"x\0y"), Err(errno::EINVAL));
+    }
+
+    #[test]
+    fn uname_release_is_the_kernel_release() {
+        let release = uname_release().unwrap();
+        let proc = std::fs::read("/proc/sys/kernel/osrelease").unwrap();
+        assert_eq!(release, proc.strip_suffix(b"\n").unwrap());
+    }
+
+    #[test]
+    fn hostname_is_the_kernels() {
+        let proc = std::fs::read("/proc/sys/kernel/hostname").unwrap();
+        assert_eq!(hostname().unwrap(), proc.strip_suffix(b"\n").unwrap());
+    }
+
+    #[test]
+    fn tcp_bytes_acked_counts_what_the_peer_received() {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (mut server, _) = listener.accept().unwrap();
+        let base = tcp_bytes_acked(&client).unwrap().unwrap();
+        client.write_all(&[7u8; 1000]).unwrap();
+        let mut buf = [0u8; 1000];
+        server.read_exact(&mut buf).unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while tcp_bytes_acked(&client).unwrap().unwrap() - base < 1000 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "1000 bytes never acknowledged"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert_eq!(tcp_bytes_acked(&client).unwrap().unwrap() - base, 1000);
+    }
 }

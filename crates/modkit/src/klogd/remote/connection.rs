@@ -140,7 +140,7 @@ impl Stream {
         let tcp = TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT)?;
         tcp.set_nodelay(true)?;
         let ack_base = sys::tcp_bytes_acked(&tcp)
-            .map_err(|e| io::Error::from_raw_os_error(e))?
+            .map_err(io::Error::from_raw_os_error)?
             .ok_or_else(|| io::Error::other("the kernel's TCP_INFO has no tcpi_bytes_acked"))?;
         let mut stream = Stream::new(Socket::Tcp(tcp), Some(ack_base));
         if let Some(config) = tls {

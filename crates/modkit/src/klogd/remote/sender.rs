@@ -47,7 +47,7 @@ struct Pending {
 
 enum Connection {
     Datagram(Datagram),
-    Stream(Stream),
+    Stream(Box<Stream>),
 }
 
 pub(super) struct Sender {
@@ -146,10 +146,12 @@ impl Sender {
         let result = match &self.transport {
             Transport::UnixDatagram(p) => Datagram::unix(p).map(Connection::Datagram),
             Transport::Udp { host, port } => Datagram::udp(host, *port).map(Connection::Datagram),
-            Transport::UnixStream(p) => Stream::unix(p).map(Connection::Stream),
-            Transport::Tcp { host, port } => Stream::tcp(host, *port, None).map(Connection::Stream),
+            Transport::UnixStream(p) => Stream::unix(p).map(|s| Connection::Stream(Box::new(s))),
+            Transport::Tcp { host, port } => {
+                Stream::tcp(host, *port, None).map(|s| Connection::Stream(Box::new(s)))
+            }
             Transport::Tls { host, port } => {
-                Stream::tcp(host, *port, self.tls.as_ref()).map(Connection::Stream)
+                Stream::tcp(host, *port, self.tls.as_ref()).map(|s| Connection::Stream(Box::new(s)))
             }
         };
         match result {
