@@ -6,7 +6,8 @@
 //! `syslog(2)` (`klogctl`), `lseek(SEEK_DATA)` and `clock_gettime(2)` for
 //! the kernel log; the two signal dispositions `dmesg` needs; and a
 //! read-only file mapping (`mmap(2)`) for the module indexes; `TCP_INFO`,
-//! `SIOCOUTQ` and the host name for klogd's syslog destinations.
+//! `SIOCOUTQ` and the host name for klogd's syslog destinations;
+//! `mount(2)` of pstore.
 //!
 //! Each wrapper takes safe Rust types, checks what the kernel needs (NUL
 //! terminators) before the call, and returns the errno on failure.
@@ -406,6 +407,30 @@ pub fn hostname() -> Result<Vec<u8>, Errno> {
         .map(|&c| c as u8)
         .collect();
     Ok(name)
+}
+
+/// `mount("pstore", dir, "pstore", 0, NULL)`: mounts the kernel's
+/// persistent store on `dir` (root only; EBUSY when mounted already).
+pub fn mount_pstore(dir: &std::path::Path) -> Result<(), Errno> {
+    use std::os::unix::ffi::OsStrExt;
+    let target = CString::new(dir.as_os_str().as_bytes()).map_err(|_| libc::EINVAL)?;
+    let name = c"pstore";
+    // SAFETY: every pointer is a NUL-terminated string that outlives the
+    // call; the data argument may be NULL.
+    let r = unsafe {
+        libc::mount(
+            name.as_ptr(),
+            target.as_ptr(),
+            name.as_ptr(),
+            0,
+            std::ptr::null(),
+        )
+    };
+    if r < 0 {
+        Err(last_errno())
+    } else {
+        Ok(())
+    }
 }
 
 #[cfg(test)]
