@@ -324,3 +324,141 @@ fn host_port(host: &str, port: u16) -> String {
         format!("{host}:{port}")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+    use std::os::unix::net::{UnixDatagram, UnixListener};
+    use std::time::{Duration, Instant};
+
+    use super::super::{open, RemoteSpec, TlsSettings, Transport};
+    use crate::klogd::entry::{Entry, Origin};
+    use crate::klogd::output::Output;
+
+    fn entry(seq: u64) -> Entry {
+        Entry {
+            seq,
+            level: 4,
+            facility: 0,
+            monotonic_us: seq,
+            realtime_us: None,
+            caller: None,
+            message: format!("line {seq}\nsecond").into_bytes(),
+            dict: Vec::new(),
+            origin: Origin::Live,
+        }
+    }
+
+    fn until(out: &mut dyn Output, seq: u64) -> Option<u64> {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let got = out.poll(Instant::now()).unwrap();
+            if got >= Some(seq) || Instant::now() > deadline {
+                return got;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    #[test]
+    fn unix_datagram_waits_for_a_listener_then_delivers_in_order() {
+        let scratch = modkit_testkit::ScratchDir::new("klogd-dgram");
+        let path = scratch.path().join("log");
+        let mut out = open(&RemoteSpec::new(Transport::UnixDatagram(path.clone()))).unwrap();
+        assert_eq!(out.key(), format!("unix-dgram:{}", path.display()));
+        for n in 1..=3 {
+            out.submit(&entry(n)).unwrap();
+        }
+        assert_eq!(
+            out.poll(Instant::now()).unwrap(),
+            None,
+            "no listener: nothing delivered"
+        );
+        let socket = UnixDatagram::bind(&path).unwrap();
+        assert_eq!(until(out.as_mut(), 3), Some(3));
+        let mut buf = [0u8; 256];
+        for n in 1..=3 {
+            let len = socket.recv(&mut buf).unwrap();
+            assert_eq!(
+                &buf[..len],
+                format!("<4>kernel: line {n}\nsecond").as_bytes()
+            );
+        }
+    }
+
+    #[test]
+    fn unix_stream_counts_only_what_the_reader_read() {
+        let scratch = modkit_testkit::ScratchDir::new("klogd-stream");
+        let path = scratch.path().join("log");
+        let listener = UnixListener::bind(&path).unwrap();
+        let mut out = open(&RemoteSpec::new(Transport::UnixStream(path.clone()))).unwrap();
+        out.submit(&entry(1)).unwrap();
+        out.submit(&entry(2)).unwrap();
+        assert_eq!(
+            out.poll(Instant::now()).unwrap(),
+            None,
+            "connected, written, unread"
+        );
+        let (mut reader, _) = listener.accept().unwrap();
+        assert_eq!(out.poll(Instant::now()).unwrap(), None, "unread");
+        let want = "<4>kernel: line 1\\x0asecond\n<4>kernel: line 2\\x0asecond\n";
+        let mut got = vec![0u8; want.len()];
+        reader.read_exact(&mut got).unwrap();
+        assert_eq!(String::from_utf8(got).unwrap(), want);
+        assert_eq!(until(out.as_mut(), 2), Some(2));
+        // The reader goes away with an entry unread: it is written again
+        // to the next reader.
+        out.submit(&entry(3)).unwrap();
+        out.poll(Instant::now()).unwrap();
+        drop(reader);
+        drop(listener);
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(out.poll(Instant::now()).unwrap(), Some(2));
+        let listener = UnixListener::bind(&path).unwrap();
+        out.reopen().unwrap();
+        out.poll(Instant::now()).unwrap();
+        let (mut reader, _) = listener.accept().unwrap();
+        let want = "<4>kernel: line 3\\x0asecond\n";
+        let mut got = vec![0u8; want.len()];
+        reader.read_exact(&mut got).unwrap();
+        assert_eq!(String::from_utf8(got).unwrap(), want);
+        assert_eq!(until(out.as_mut(), 3), Some(3));
+    }
+
+    #[test]
+    fn full_buffer_drops_and_counts() {
+        let scratch = modkit_testkit::ScratchDir::new("klogd-drop");
+        let mut spec = RemoteSpec::new(Transport::UnixDatagram(scratch.path().join("none")));
+        spec.buffer_bytes = 3 * "<4>kernel: line 1\nsecond".len();
+        let mut out = open(&spec).unwrap();
+        for n in 1..=5 {
+            out.submit(&entry(n)).unwrap();
+        }
+        assert_eq!(out.take_dropped(), 2);
+        assert_eq!(out.take_dropped(), 0);
+    }
+
+    #[test]
+    fn bad_tls_files_are_errors_naming_the_file() {
+        let tls = |ca: &str| RemoteSpec {
+            tls: TlsSettings {
+                ca_file: Some(ca.into()),
+                ..TlsSettings::default()
+            },
+            ..RemoteSpec::new(Transport::Tls {
+                host: "localhost".into(),
+                port: 6514,
+            })
+        };
+        let err = open(&tls("/nonexistent/ca.pem")).err().unwrap();
+        assert!(
+            err.to_string().starts_with("/nonexistent/ca.pem: "),
+            "{err}"
+        );
+        let scratch = modkit_testkit::ScratchDir::new("klogd-tls");
+        let junk = scratch.path().join("junk.pem");
+        std::fs::write(&junk, "not a certificate\n").unwrap();
+        let err = open(&tls(junk.to_str().unwrap())).err().unwrap();
+        assert!(err.to_string().contains("no PEM certificate"), "{err}");
+    }
+}
