@@ -805,3 +805,49 @@ fn rsyslog_tls_partition_replays_what_was_not_acknowledged() {
     }
     stream_partition("tls", true);
 }
+
+/// A collector whose certificate the CA file does not vouch for: no entry
+/// counts as delivered, none reaches it, and the reason is a certificate error.
+#[test]
+fn rsyslog_tls_refuses_an_untrusted_certificate() {
+    if !runs(Tier::Reference) || !have_tools() {
+        return;
+    }
+    let scratch = ScratchDir::new("rsyslog-untrusted");
+    let dir = scratch.path();
+    make_certificates(dir);
+    let other = dir.join("other");
+    fs::create_dir(&other).unwrap();
+    make_certificates(&other);
+    let port = free_tcp_port();
+    let input = format!(
+        "input(type=\"imtcp\" address=\"127.0.0.1\" port=\"{port}\" ruleset=\"out\" \
+         streamDriver.name=\"gtls\" streamDriver.mode=\"1\" streamDriver.authMode=\"anon\")"
+    );
+    let mut rsyslog = Rsyslog::new(dir, "untrusted", "module(load=\"imtcp\")", &input, port);
+    let transport = Transport::Tls {
+        host: "127.0.0.1".into(),
+        port,
+    };
+    // Trusts only the other CA.
+    let mut out = modkit::klogd::remote::open_syslog(&spec(transport, &other, 1 << 20)).unwrap();
+    for n in 1..=5 {
+        out.submit(&entry(n)).unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while Instant::now() < deadline {
+        assert_eq!(out.poll(Instant::now()).unwrap(), None);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let why = out.last_error().unwrap_or_default().to_string();
+    assert!(why.to_lowercase().contains("certificate"), "{why}");
+    assert!(!out.is_connected());
+    assert_eq!(out.queued(), 5);
+    std::thread::sleep(Duration::from_millis(300));
+    rsyslog.stop();
+    let got = fs::read_to_string(rsyslog.log("untrusted")).unwrap_or_default();
+    assert!(
+        !got.contains("kmsg@32473"),
+        "an entry reached the collector: {got}"
+    );
+}

@@ -68,6 +68,8 @@ pub mod format;
 mod connection;
 mod sender;
 
+pub use sender::SyslogOutput;
+
 /// A sensible default for [`RemoteSpec::buffer_bytes`]: 8 MiB, about
 /// 40,000 typical kernel messages.
 pub const DEFAULT_BUFFER_BYTES: usize = 8 << 20;
@@ -218,6 +220,13 @@ impl RemoteSpec {
 /// down. Errors: unreadable or invalid TLS files (the message names the
 /// file); a destination that is merely unreachable is not an error.
 pub fn open(spec: &RemoteSpec) -> io::Result<Box<dyn Output>> {
+    Ok(Box::new(open_syslog(spec)?))
+}
+
+/// [`open`], returning the destination's own type: the same [`Output`],
+/// plus its state ([`SyslogOutput::last_error`], whether it is connected,
+/// how much it holds) for the daemon's log.
+pub fn open_syslog(spec: &RemoteSpec) -> io::Result<SyslogOutput> {
     let tls = match &spec.transport {
         Transport::Tls { .. } => Some(tls_config(&spec.tls)?),
         _ => None,
@@ -229,7 +238,7 @@ pub fn open(spec: &RemoteSpec) -> io::Result<Box<dyn Output>> {
     } else {
         spec.hostname.clone()
     };
-    Ok(Box::new(sender::Sender::new(spec, tls, &hostname)))
+    Ok(SyslogOutput::new(spec, tls, &hostname))
 }
 
 fn tls_config(settings: &TlsSettings) -> io::Result<Arc<ClientConfig>> {

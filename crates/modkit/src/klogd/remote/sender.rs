@@ -50,7 +50,9 @@ enum Connection {
     Stream(Box<Stream>),
 }
 
-pub(super) struct Sender {
+/// A syslog destination (what [`super::open`] returns, boxed; [`super::open_syslog`]
+/// returns it as is, for its state).
+pub struct SyslogOutput {
     key: String,
     transport: Transport,
     tls: Option<Arc<ClientConfig>>,
@@ -66,10 +68,15 @@ pub(super) struct Sender {
     connection: Option<Connection>,
     backoff: Duration,
     next_attempt: Instant,
+    last_error: Option<String>,
 }
 
-impl Sender {
-    pub(super) fn new(spec: &RemoteSpec, tls: Option<Arc<ClientConfig>>, hostname: &str) -> Sender {
+impl SyslogOutput {
+    pub(super) fn new(
+        spec: &RemoteSpec,
+        tls: Option<Arc<ClientConfig>>,
+        hostname: &str,
+    ) -> SyslogOutput {
         let (key, format, framing) = match &spec.transport {
             Transport::UnixDatagram(p) => (
                 format!("unix-dgram:{}", p.display()),
@@ -97,7 +104,7 @@ impl Sender {
                 Framing::OctetCounting,
             ),
         };
-        Sender {
+        SyslogOutput {
             key,
             transport: spec.transport.clone(),
             tls,
@@ -112,7 +119,25 @@ impl Sender {
             connection: None,
             backoff: BACKOFF_MIN,
             next_attempt: Instant::now(),
+            last_error: None,
         }
+    }
+
+    /// Why the last connection attempt failed or the last connection broke
+    /// (`connection refused`, a TLS certificate error...); `None` while
+    /// connected or before the first attempt. For the daemon's log.
+    pub fn last_error(&self) -> Option<&str> {
+        self.last_error.as_deref()
+    }
+
+    /// Whether a connection is up now.
+    pub fn is_connected(&self) -> bool {
+        self.connection.is_some()
+    }
+
+    /// Entries held: written but not known delivered, and not yet written.
+    pub fn queued(&self) -> usize {
+        self.queue.len()
     }
 
     fn frame(&self, entry: &Entry) -> Vec<u8> {
@@ -162,6 +187,7 @@ impl Sender {
                     p.end = None;
                 }
                 self.backoff = BACKOFF_MIN;
+                self.last_error = None;
             }
             Err(e) => self.failed(now, e),
         }
@@ -169,7 +195,7 @@ impl Sender {
 
     /// The connection is over: what it acknowledged counts, the rest is
     /// written again into the next one, after the backoff.
-    fn failed(&mut self, now: Instant, _error: io::Error) {
+    fn failed(&mut self, now: Instant, error: io::Error) {
         if let Some(Connection::Stream(s)) = &mut self.connection {
             let acked = s.acknowledged();
             self.retire(acked);
@@ -179,6 +205,7 @@ impl Sender {
         for p in &mut self.queue {
             p.end = None;
         }
+        self.last_error = Some(error.to_string());
         self.next_attempt = now + self.backoff;
         self.backoff = (self.backoff * 2).min(BACKOFF_MAX);
     }
@@ -256,7 +283,7 @@ impl Sender {
     }
 }
 
-impl Output for Sender {
+impl Output for SyslogOutput {
     fn key(&self) -> &str {
         &self.key
     }
@@ -313,6 +340,7 @@ impl Output for Sender {
         }
         self.backoff = BACKOFF_MIN;
         self.next_attempt = now;
+        self.last_error = None;
         Ok(())
     }
 }
@@ -331,7 +359,7 @@ mod tests {
     use std::os::unix::net::{UnixDatagram, UnixListener};
     use std::time::{Duration, Instant};
 
-    use super::super::{open, RemoteSpec, TlsSettings, Transport};
+    use super::super::{open, open_syslog, RemoteSpec, TlsSettings, Transport};
     use crate::klogd::entry::{Entry, Origin};
     use crate::klogd::output::Output;
 
@@ -364,7 +392,7 @@ mod tests {
     fn unix_datagram_waits_for_a_listener_then_delivers_in_order() {
         let scratch = modkit_testkit::ScratchDir::new("klogd-dgram");
         let path = scratch.path().join("log");
-        let mut out = open(&RemoteSpec::new(Transport::UnixDatagram(path.clone()))).unwrap();
+        let mut out = open_syslog(&RemoteSpec::new(Transport::UnixDatagram(path.clone()))).unwrap();
         assert_eq!(out.key(), format!("unix-dgram:{}", path.display()));
         for n in 1..=3 {
             out.submit(&entry(n)).unwrap();
@@ -374,8 +402,13 @@ mod tests {
             None,
             "no listener: nothing delivered"
         );
+        assert!(!out.is_connected());
+        assert_eq!(out.queued(), 3);
+        let why = out.last_error().unwrap_or_default().to_string();
+        assert!(why.contains("No such file"), "{why}");
         let socket = UnixDatagram::bind(&path).unwrap();
-        assert_eq!(until(out.as_mut(), 3), Some(3));
+        assert_eq!(until(&mut out, 3), Some(3));
+        assert!(out.is_connected() && out.last_error().is_none() && out.queued() == 0);
         let mut buf = [0u8; 256];
         for n in 1..=3 {
             let len = socket.recv(&mut buf).unwrap();
