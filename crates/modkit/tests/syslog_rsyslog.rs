@@ -142,20 +142,38 @@ fn expected_msg(e: &Entry) -> String {
     s
 }
 
+/// A free port below the ephemeral range (32768 up, Linux's default): a
+/// client reconnecting to a port in that range while nothing listens there
+/// can be given that very port as its own and connect to itself, keeping
+/// the collector from binding it again.
+fn free_port(udp: bool) -> u16 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let seed = u64::from(std::process::id()) * 7919
+        + std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos() as u64;
+    loop {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = 20000 + ((seed + n * 104_729) % 12_000) as u16;
+        let free = if udp {
+            UdpSocket::bind(("127.0.0.1", port)).is_ok()
+        } else {
+            TcpListener::bind(("127.0.0.1", port)).is_ok()
+        };
+        if free {
+            return port;
+        }
+    }
+}
+
 fn free_tcp_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    free_port(false)
 }
 
 fn free_udp_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    free_port(true)
 }
 
 /// One rsyslogd with one input and one output file.
@@ -221,7 +239,8 @@ impl Rsyslog {
             .spawn()
             .expect("rsyslogd runs");
         self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(15);
+        // (slow on a loaded machine: gnutls, the modules)
+        let deadline = Instant::now() + Duration::from_secs(60);
         while TcpStream::connect(("127.0.0.1", self.probe)).is_err() {
             if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
                 panic!(
@@ -231,7 +250,9 @@ impl Rsyslog {
             }
             assert!(
                 Instant::now() < deadline,
-                "rsyslogd did not start listening"
+                "rsyslogd did not start listening on {} within 60 s: {}",
+                self.probe,
+                fs::read_to_string(self.conf.with_extension("stderr")).unwrap_or_default()
             );
             std::thread::sleep(Duration::from_millis(20));
         }

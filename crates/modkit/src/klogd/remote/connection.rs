@@ -208,8 +208,8 @@ impl Stream {
     /// Queues one framed message; returns the offset just past its last
     /// byte (for TLS: past the last record holding it).
     pub(super) fn feed(&mut self, framed: &[u8]) -> io::Result<u64> {
-        if self.out_pos > 0 && self.out_pos == self.out.len() {
-            self.out.clear();
+        if self.out_pos == self.out.len() || self.out_pos >= OUT_HIGH_WATER {
+            self.out.drain(..self.out_pos);
             self.out_pos = 0;
         }
         match &mut self.tls {

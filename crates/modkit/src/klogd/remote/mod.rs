@@ -1,6 +1,11 @@
 //! Syslog destinations: the local socket and remote collectors.
 //!
-//! [`open`] turns a [`RemoteSpec`] into an [`Output`]. Every destination
+//! [`open`] turns a [`RemoteSpec`] into an [`Output`]. [`Output::submit`]
+//! only formats and queues (no system call); [`Output::poll`] connects when
+//! due, writes what is queued in as few writes as the socket takes, and
+//! reports what was delivered: the daemon submits a batch, then polls, and
+//! polls now and then while idle (acknowledgements and reconnects happen
+//! there). Every destination
 //! keeps the entries submitted to it in a queue bounded by
 //! [`RemoteSpec::buffer_bytes`] (an entry that does not fit is dropped and
 //! counted: [`Output::take_dropped`]), connects and reconnects with

@@ -250,16 +250,25 @@ impl SyslogOutput {
                 result
             }
             Some(Connection::Stream(s)) => {
+                // Messages are produced in batches (up to the high-water
+                // mark) and written with as few writes as the socket allows.
                 let mut result = s.read_in().and_then(|()| s.write_out());
                 while result.is_ok() && self.written < self.queue.len() && !s.is_backed_up() {
-                    let p = &mut self.queue[self.written];
-                    match s.feed(&p.wire) {
-                        Ok(end) => {
-                            p.end = Some(end);
-                            self.written += 1;
-                            result = s.write_out();
+                    while self.written < self.queue.len() && !s.is_backed_up() {
+                        let p = &mut self.queue[self.written];
+                        match s.feed(&p.wire) {
+                            Ok(end) => {
+                                p.end = Some(end);
+                                self.written += 1;
+                            }
+                            Err(e) => {
+                                result = Err(e);
+                                break;
+                            }
                         }
-                        Err(e) => result = Err(e),
+                    }
+                    if result.is_ok() {
+                        result = s.write_out();
                     }
                 }
                 let acked = s.acknowledged();
@@ -300,9 +309,7 @@ impl Output for SyslogOutput {
             wire,
             end: None,
         });
-        if self.connection.is_some() {
-            self.pump(Instant::now());
-        }
+        // Written by the next poll, in one batch with the others.
         Ok(())
     }
 
