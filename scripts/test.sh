@@ -28,11 +28,15 @@ for step in $steps; do
 done
 
 need=""
-# man-db, zsh, fish and bash-completion: the man page and completion tests
-for cmd in dpkg-deb:dpkg apt-get:apt xz:xz-utils gcc:gcc dot:graphviz unshare:util-linux man:man-db zsh:zsh fish:fish; do
+# man-db, zsh, fish and bash-completion: the man page and completion tests;
+# rsyslog (+ its gtls driver), openssl, ip: klogd's syslog destinations
+# against a real rsyslog (crates/modkit/tests/syslog_rsyslog.rs)
+for cmd in dpkg-deb:dpkg apt-get:apt xz:xz-utils gcc:gcc dot:graphviz unshare:util-linux man:man-db zsh:zsh fish:fish \
+    /usr/sbin/rsyslogd:rsyslog openssl:openssl ip:iproute2; do
     command -v "${cmd%%:*}" >/dev/null 2>&1 || need="$need ${cmd#*:}"
 done
 [ -r /usr/share/bash-completion/bash_completion ] || need="$need bash-completion"
+[ -r /usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so ] || need="$need rsyslog-gnutls"
 if [ -n "$need" ]; then
     apt-get update -q && apt-get install -y -q $need
 fi

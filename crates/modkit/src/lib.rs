@@ -49,6 +49,8 @@
 //!   hooks, security settings, each finding with a severity and its evidence.
 //! - [`klogd`] — the kernel log daemon's engine: records delivered exactly once to
 //!   files, the local syslog socket and remote collectors.
+//! - [`pstore`] — the previous boot's last words (`/sys/fs/pstore`, ramoops): records
+//!   read as klogd entries, archived and removed as systemd-pstore does.
 //! - [`kmsg`] — the kernel log: reading `/dev/kmsg`, the `syslog(2)` actions, and the one
 //!   record parser (`/dev/kmsg` and `syslog(2)` formats, exactly as util-linux's dmesg).
 //!
@@ -88,6 +90,7 @@ pub mod module;
 pub mod params;
 pub mod probe;
 pub mod process;
+pub mod pstore;
 pub mod resolve;
 pub mod signature;
 pub mod static_nodes;

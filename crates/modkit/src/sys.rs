@@ -5,7 +5,9 @@
 //! (`setlocale(LC_CTYPE)`, `nl_langinfo`, `iswprint`) for dmesg's escaping;
 //! `syslog(2)` (`klogctl`), `lseek(SEEK_DATA)` and `clock_gettime(2)` for
 //! the kernel log; the two signal dispositions `dmesg` needs; and a
-//! read-only file mapping (`mmap(2)`) for the module indexes.
+//! read-only file mapping (`mmap(2)`) for the module indexes; `TCP_INFO`,
+//! `SIOCOUTQ` and the host name for klogd's syslog destinations;
+//! `mount(2)` of pstore.
 //!
 //! Each wrapper takes safe Rust types, checks what the kernel needs (NUL
 //! terminators) before the call, and returns the errno on failure.
@@ -344,6 +346,93 @@ impl Drop for FileMapping {
     }
 }
 
+/// How far the peer's TCP has acknowledged a connection's data:
+/// `getsockopt(TCP_INFO)`'s `tcpi_bytes_acked` (RFC 4898
+/// `tcpEStatsAppHCThruOctetsAcked`, Linux 4.1+). A counter in the socket
+/// that only an acknowledgement moves: it stays valid after the connection
+/// was reset (unlike `SIOCOUTQ`, which drops to zero when the kernel purges
+/// the send queue). `None` when the kernel's `tcp_info` is too short to
+/// hold the field. klogd's TCP and TLS outputs use it to learn which
+/// written records the collector's machine has really received.
+pub fn tcp_bytes_acked(socket: &impl AsRawFd) -> Result<Option<u64>, Errno> {
+    // SAFETY: tcp_info is plain old data; all-zero is a valid value.
+    let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
+    // SAFETY: `info` is a writable tcp_info and `len` its size; the kernel
+    // writes at most `len` bytes and stores the length it wrote in `len`.
+    let r = unsafe {
+        libc::getsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_INFO,
+            (&mut info as *mut libc::tcp_info).cast::<libc::c_void>(),
+            &mut len,
+        )
+    };
+    if r < 0 {
+        return Err(last_errno());
+    }
+    let end = std::mem::offset_of!(libc::tcp_info, tcpi_bytes_acked) + std::mem::size_of::<u64>();
+    Ok(((len as usize) >= end).then_some(info.tcpi_bytes_acked))
+}
+
+/// `ioctl(SIOCOUTQ)`: on a Unix stream socket, the memory still charged to
+/// the sender for data the reader has not consumed (0 once the peer has
+/// read everything — or has closed, which frees it too: callers check the
+/// peer is alive afterwards).
+pub fn socket_outq(socket: &impl AsRawFd) -> Result<usize, Errno> {
+    let mut queued: libc::c_int = 0;
+    // SAFETY: SIOCOUTQ (= TIOCOUTQ) stores one int through the pointer,
+    // which points to a live c_int.
+    let r = unsafe { libc::ioctl(socket.as_raw_fd(), libc::TIOCOUTQ, &mut queued) };
+    if r < 0 {
+        Err(last_errno())
+    } else {
+        Ok(queued.max(0) as usize)
+    }
+}
+
+/// The machine's host name (`gethostname(2)`, through `uname(2)`'s nodename).
+pub fn hostname() -> Result<Vec<u8>, Errno> {
+    // SAFETY: utsname is plain old data; all-zero is a valid value.
+    let mut u: libc::utsname = unsafe { std::mem::zeroed() };
+    // SAFETY: `u` is a writable utsname for the duration of the call.
+    if unsafe { libc::uname(&mut u) } < 0 {
+        return Err(last_errno());
+    }
+    let name: Vec<u8> = u
+        .nodename
+        .iter()
+        .take_while(|&&c| c != 0)
+        .map(|&c| c as u8)
+        .collect();
+    Ok(name)
+}
+
+/// `mount("pstore", dir, "pstore", 0, NULL)`: mounts the kernel's
+/// persistent store on `dir` (root only; EBUSY when mounted already).
+pub fn mount_pstore(dir: &std::path::Path) -> Result<(), Errno> {
+    use std::os::unix::ffi::OsStrExt;
+    let target = CString::new(dir.as_os_str().as_bytes()).map_err(|_| libc::EINVAL)?;
+    let name = c"pstore";
+    // SAFETY: every pointer is a NUL-terminated string that outlives the
+    // call; the data argument may be NULL.
+    let r = unsafe {
+        libc::mount(
+            name.as_ptr(),
+            target.as_ptr(),
+            name.as_ptr(),
+            0,
+            std::ptr::null(),
+        )
+    };
+    if r < 0 {
+        Err(last_errno())
+    } else {
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -367,5 +456,11 @@ mod tests {
         let release = uname_release().unwrap();
         let proc = std::fs::read("/proc/sys/kernel/osrelease").unwrap();
         assert_eq!(release, proc.strip_suffix(b"\n").unwrap());
+    }
+
+    #[test]
+    fn hostname_is_the_kernels() {
+        let proc = std::fs::read("/proc/sys/kernel/hostname").unwrap();
+        assert_eq!(hostname().unwrap(), proc.strip_suffix(b"\n").unwrap());
     }
 }

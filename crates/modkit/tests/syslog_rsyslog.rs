@@ -1,0 +1,874 @@
+//! klogd's syslog destinations against a real rsyslog (Debian's package):
+//! UDP, TCP (octet counting), TLS (gtls driver, a certificate made by
+//! `openssl` for the test), a Unix datagram socket (imuxsock) and a Unix
+//! stream socket (imptcp). rsyslog runs unprivileged ports on loopback in a
+//! scratch directory with its own configuration and writes what it
+//! receives to one file per input with PRI, MSGID, the structured data and
+//! the message. The outputs are driven through the library (`open`,
+//! `submit`, `poll`, `flush`), as the daemon drives them.
+//!
+//! Checked: every entry arrives once, in order, with the PRI, MSGID and
+//! structured data its fields give; the collector killed (SIGKILL) while
+//! entries keep coming and restarted on the same port: for TCP and TLS
+//! nothing lost and nothing twice; for UDP nothing twice and nothing out
+//! of order (loss while it is down is what UDP allows); a buffer too small
+//! for an outage drops entries and reports exactly how many are missing.
+//!
+//! Needs `rsyslogd`, its gtls driver and `openssl`: `scripts/test.sh`
+//! installs them (`apt-get install rsyslog rsyslog-gnutls openssl`).
+
+use std::fs;
+use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use modkit::klogd::entry::{Entry, Origin};
+use modkit::klogd::output::Output;
+use modkit::klogd::remote::{open, RemoteSpec, TlsSettings, Transport};
+use modkit_testkit::{runs, skip, ScratchDir, Tier};
+
+const RSYSLOGD: &str = "/usr/sbin/rsyslogd";
+const GTLS_DRIVER: &str = "/usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so";
+
+fn have_tools() -> bool {
+    let missing: Vec<&str> = [RSYSLOGD, GTLS_DRIVER, "/usr/bin/openssl"]
+        .into_iter()
+        .filter(|p| !Path::new(p).exists())
+        .collect();
+    if missing.is_empty() {
+        return true;
+    }
+    skip(
+        Tier::Reference,
+        &format!(
+            "{} missing (apt-get install rsyslog rsyslog-gnutls openssl; scripts/test.sh does)",
+            missing.join(", ")
+        ),
+    );
+    false
+}
+
+/// Entry number `n`: levels and facilities cycle, some have a caller, a
+/// dictionary, characters the structured data must escape, bytes that are
+/// not UTF-8.
+fn entry(n: u64) -> Entry {
+    let mut dict = Vec::new();
+    if n.is_multiple_of(3) {
+        dict.push(("SUBSYSTEM".to_string(), b"pci".to_vec()));
+        dict.push((
+            "DEVICE".to_string(),
+            format!("+pci:0000:00:{:02x}.0", n % 256).into_bytes(),
+        ));
+    }
+    if n.is_multiple_of(7) {
+        dict.push(("SUBSYSTEM".to_string(), b"odd\"va]l\\ue".to_vec()));
+    }
+    let mut message = format!("modkit-test message {n} caf\u{e9}").into_bytes();
+    if n.is_multiple_of(11) {
+        message.extend_from_slice(b" raw \xff\xfe");
+    }
+    Entry {
+        seq: n,
+        level: (n % 8) as u8,
+        facility: if n.is_multiple_of(5) { 3 } else { 0 },
+        monotonic_us: 1_000_000 + n * 1_234,
+        realtime_us: Some(1_764_650_875_000_000 + n as i64 * 1_000),
+        caller: (n.is_multiple_of(2)).then(|| format!("T{}", n + 100)),
+        message,
+        dict,
+        origin: if n.is_multiple_of(13) {
+            Origin::Pstore {
+                kind: "dmesg".into(),
+                file: format!("dmesg-ramoops-{}", n % 4),
+            }
+        } else {
+            Origin::Live
+        },
+    }
+}
+
+/// What rsyslog's `%STRUCTURED-DATA%` must show for entry `n`, written out
+/// here by hand from RFC 5424 (not with the library's formatter).
+fn expected_sd(e: &Entry) -> String {
+    let esc = |v: &[u8]| {
+        let mut s = String::new();
+        let text = String::from_utf8_lossy(v);
+        for c in text.chars() {
+            if matches!(c, '"' | '\\' | ']') {
+                s.push('\\');
+            }
+            s.push(c);
+        }
+        s
+    };
+    let mut sd = format!(
+        "[kmsg@32473 seq=\"{}\" level=\"{}\" facility=\"{}\" mono=\"{}.{:06}\"",
+        e.seq,
+        e.level,
+        e.facility,
+        e.monotonic_us / 1_000_000,
+        e.monotonic_us % 1_000_000
+    );
+    if let Some(c) = &e.caller {
+        sd += &format!(" caller=\"{c}\"");
+    }
+    for (k, v) in &e.dict {
+        sd += &format!(" {k}=\"{}\"", esc(v));
+    }
+    if let Origin::Pstore { kind, file } = &e.origin {
+        sd += &format!(" origin=\"pstore\" pstore_kind=\"{kind}\" pstore_file=\"{file}\"");
+    }
+    sd + "]"
+}
+
+fn expected_msg(e: &Entry) -> String {
+    let mut s = String::new();
+    let mut bytes = &e.message[..];
+    loop {
+        match std::str::from_utf8(bytes) {
+            Ok(t) => {
+                s += t;
+                break;
+            }
+            Err(err) => {
+                s += std::str::from_utf8(&bytes[..err.valid_up_to()]).unwrap();
+                let b = bytes[err.valid_up_to()];
+                s += &format!("\\x{b:02x}");
+                bytes = &bytes[err.valid_up_to() + 1..];
+            }
+        }
+    }
+    s
+}
+
+/// A free port below the ephemeral range (32768 up, Linux's default): a
+/// client reconnecting to a port in that range while nothing listens there
+/// can be given that very port as its own and connect to itself, keeping
+/// the collector from binding it again.
+fn free_port(udp: bool) -> u16 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let seed = u64::from(std::process::id()) * 7919
+        + std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos() as u64;
+    loop {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = 20000 + ((seed + n * 104_729) % 12_000) as u16;
+        let free = if udp {
+            UdpSocket::bind(("127.0.0.1", port)).is_ok()
+        } else {
+            TcpListener::bind(("127.0.0.1", port)).is_ok()
+        };
+        if free {
+            return port;
+        }
+    }
+}
+
+fn free_tcp_port() -> u16 {
+    free_port(false)
+}
+
+fn free_udp_port() -> u16 {
+    free_port(true)
+}
+
+/// One rsyslogd with one input and one output file.
+struct Rsyslog {
+    dir: PathBuf,
+    conf: PathBuf,
+    child: Option<Child>,
+    /// A TCP port that is up when rsyslog is (the input's own for TCP/TLS).
+    probe: u16,
+}
+
+impl Rsyslog {
+    /// `input` is the input() statement (without ruleset); `out` the log file.
+    fn new(dir: &Path, name: &str, modules: &str, input: &str, probe: u16) -> Rsyslog {
+        let work = dir.join(format!("{name}.work"));
+        fs::create_dir_all(&work).unwrap();
+        let conf = dir.join(format!("{name}.conf"));
+        let probe_input = if input.contains("imtcp") && input.contains(&format!("\"{probe}\"")) {
+            String::new()
+        } else {
+            format!("module(load=\"imtcp\")\ninput(type=\"imtcp\" address=\"127.0.0.1\" port=\"{probe}\" ruleset=\"out\")\n")
+        };
+        let text = format!(
+            "global(workDirectory=\"{work}\" maxMessageSize=\"64k\" \
+             defaultNetstreamDriverCAFile=\"{dir}/ca.pem\" \
+             defaultNetstreamDriverCertFile=\"{dir}/server.pem\" \
+             defaultNetstreamDriverKeyFile=\"{dir}/server.key\")\n\
+             {modules}\n{probe_input}\
+             template(name=\"fields\" type=\"string\" \
+             string=\"%PRI%|%MSGID%|%STRUCTURED-DATA%|%syslogtag%|%msg%\\n\")\n\
+             ruleset(name=\"out\") {{ action(type=\"omfile\" file=\"{dir}/{name}.log\" template=\"fields\") }}\n\
+             {input}\n",
+            work = work.display(),
+            dir = dir.display(),
+        );
+        fs::write(&conf, text).unwrap();
+        let mut r = Rsyslog {
+            dir: dir.to_path_buf(),
+            conf,
+            child: None,
+            probe,
+        };
+        r.start();
+        r
+    }
+
+    fn log(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{name}.log"))
+    }
+
+    fn start(&mut self) {
+        let pid = self.conf.with_extension("pid");
+        let stderr = fs::File::create(self.conf.with_extension("stderr")).unwrap();
+        let child = Command::new(RSYSLOGD)
+            .arg("-n")
+            .arg("-f")
+            .arg(&self.conf)
+            .arg("-i")
+            .arg(&pid)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .expect("rsyslogd runs");
+        self.child = Some(child);
+        // (slow on a loaded machine: gnutls, the modules)
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while TcpStream::connect(("127.0.0.1", self.probe)).is_err() {
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                panic!(
+                    "rsyslogd exited ({status}): {}",
+                    fs::read_to_string(self.conf.with_extension("stderr")).unwrap_or_default()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "rsyslogd did not start listening on {} within 60 s: {}",
+                self.probe,
+                fs::read_to_string(self.conf.with_extension("stderr")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // imudp and imuxsock start with imtcp; give them a moment too.
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.kill().unwrap();
+            c.wait().unwrap();
+        }
+    }
+
+    /// Stops it the polite way (SIGTERM: rsyslog writes out its queues).
+    fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            Command::new("kill")
+                .arg("-TERM")
+                .arg(c.id().to_string())
+                .status()
+                .unwrap();
+            c.wait().unwrap();
+        }
+    }
+}
+
+impl Drop for Rsyslog {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A CA and a server certificate for 127.0.0.1 signed by it.
+fn make_certificates(dir: &Path) {
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=modkit test CA",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+    ]);
+    fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+        "-out",
+        "server.pem",
+    ]);
+}
+
+fn spec(transport: Transport, dir: &Path, buffer: usize) -> RemoteSpec {
+    let mut spec = RemoteSpec::new(transport);
+    spec.tls = TlsSettings {
+        ca_file: Some(dir.join("ca.pem")),
+        cert_file: None,
+        key_file: None,
+    };
+    spec.buffer_bytes = buffer;
+    spec.hostname = "modkit-test".into();
+    spec
+}
+
+/// Polls until `seq` is reported delivered.
+fn deliver(out: &mut dyn Output, seq: u64, within: Duration) {
+    let deadline = Instant::now() + within;
+    loop {
+        let got = out.poll(Instant::now()).unwrap();
+        if got >= Some(seq) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{}: {seq} not delivered within {within:?} (delivered: {got:?})",
+            out.key()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// The lines of `log` once it holds `count` of them (or the time is up).
+fn lines(log: &Path, count: usize, within: Duration) -> Vec<String> {
+    let deadline = Instant::now() + within;
+    loop {
+        let text = fs::read(log).unwrap_or_default();
+        let got: Vec<String> = String::from_utf8_lossy(&text)
+            .lines()
+            .map(str::to_string)
+            .collect();
+        if got.len() >= count || Instant::now() >= deadline {
+            return got;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Parses a line of the `fields` template; checks PRI, MSGID, SD and the
+/// message against entry `seq` (taken from the SD); returns `seq`.
+fn check_rfc5424_line(line: &str) -> u64 {
+    let mut parts = line.splitn(5, '|');
+    let (pri, msgid, sd, _tag, msg) = (
+        parts.next().unwrap(),
+        parts.next().unwrap_or(""),
+        parts.next().unwrap_or(""),
+        parts.next().unwrap_or(""),
+        parts.next().unwrap_or(""),
+    );
+    let seq: u64 = sd
+        .split("seq=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no seq in {line:?}"));
+    let e = entry(seq);
+    let want_pri = u32::from(e.facility) * 8 + u32::from(e.level);
+    assert_eq!(pri, want_pri.to_string(), "PRI of {line:?}");
+    let want_msgid = if matches!(e.origin, Origin::Pstore { .. }) {
+        "pstore"
+    } else {
+        "kmsg"
+    };
+    assert_eq!(msgid, want_msgid, "MSGID of {line:?}");
+    assert_eq!(sd, expected_sd(&e), "structured data of {seq}");
+    let msg = msg.strip_prefix('\u{feff}').unwrap_or(msg);
+    assert_eq!(msg, expected_msg(&e), "message of {seq}");
+    seq
+}
+
+/// The seqs of the log's lines, each line checked.
+fn received(log: &Path, count: usize) -> Vec<u64> {
+    lines(log, count, Duration::from_secs(10))
+        .iter()
+        .map(|l| check_rfc5424_line(l))
+        .collect()
+}
+
+/// TCP and TLS: up, killed while entries keep coming, restarted.
+fn stream_outage(name: &str, tls: bool) {
+    let scratch = ScratchDir::new(&format!("rsyslog-{name}"));
+    let dir = scratch.path();
+    make_certificates(dir);
+    let port = free_tcp_port();
+    let (modules, input) = if tls {
+        (
+            "module(load=\"imtcp\")",
+            format!(
+                "input(type=\"imtcp\" address=\"127.0.0.1\" port=\"{port}\" ruleset=\"out\" \
+                 streamDriver.name=\"gtls\" streamDriver.mode=\"1\" streamDriver.authMode=\"anon\")"
+            ),
+        )
+    } else {
+        (
+            "module(load=\"imtcp\")",
+            format!("input(type=\"imtcp\" address=\"127.0.0.1\" port=\"{port}\" ruleset=\"out\")"),
+        )
+    };
+    let mut rsyslog = Rsyslog::new(dir, name, modules, &input, port);
+    let host = "127.0.0.1".to_string();
+    let transport = if tls {
+        Transport::Tls { host, port }
+    } else {
+        Transport::Tcp { host, port }
+    };
+    let mut out = open(&spec(transport, dir, 1 << 20)).unwrap();
+
+    for n in 1..=100 {
+        out.submit(&entry(n)).unwrap();
+    }
+    deliver(out.as_mut(), 100, Duration::from_secs(10));
+    // rsyslog has written them: what it read is safe from the kill.
+    assert_eq!(
+        lines(&rsyslog.log(name), 100, Duration::from_secs(10)).len(),
+        100
+    );
+
+    rsyslog.kill();
+    // Entries keep coming: the first go into the dead connection.
+    for n in 101..=150 {
+        out.submit(&entry(n)).unwrap();
+        out.poll(Instant::now()).unwrap();
+    }
+    let down = out.poll(Instant::now()).unwrap();
+    assert!(
+        down < Some(150),
+        "{name}: entries counted delivered while the collector is down ({down:?})"
+    );
+    rsyslog.start();
+    deliver(out.as_mut(), 150, Duration::from_secs(20));
+    for n in 151..=200 {
+        out.submit(&entry(n)).unwrap();
+    }
+    let flushed = out.flush(Instant::now() + Duration::from_secs(10)).unwrap();
+    assert_eq!(flushed, Some(200));
+    assert_eq!(out.take_dropped(), 0);
+    let got = received(&rsyslog.log(name), 200);
+    rsyslog.stop();
+    assert_eq!(
+        got,
+        (1..=200).collect::<Vec<u64>>(),
+        "{name}: every entry once, in order"
+    );
+}
+
+#[test]
+fn rsyslog_tcp_every_entry_once_in_order_across_a_collector_kill() {
+    if !runs(Tier::Reference) || !have_tools() {
+        return;
+    }
+    stream_outage("tcp", false);
+}
+
+#[test]
+fn rsyslog_tls_every_entry_once_in_order_across_a_collector_kill() {
+    if !runs(Tier::Reference) || !have_tools() {
+        return;
+    }
+    stream_outage("tls", true);
+}
+
+#[test]
+fn rsyslog_tcp_small_buffer_counts_what_it_drops() {
+    if !runs(Tier::Reference) || !have_tools() {
+        return;
+    }
+    let scratch = ScratchDir::new("rsyslog-drop");
+    let dir = scratch.path();
+    make_certificates(dir);
+    let port = free_tcp_port();
+    let input =
+        format!("input(type=\"imtcp\" address=\"127.0.0.1\" port=\"{port}\" ruleset=\"out\")");
+    let mut rsyslog = Rsyslog::new(dir, "drop", "module(load=\"imtcp\")", &input, port);
+    let transport = Transport::Tcp {
+        host: "127.0.0.1".into(),
+        port,
+    };
+    // Room for about 20 entries.
+    let mut out = open(&spec(transport, dir, 20 * 300)).unwrap();
+    for n in 1..=10 {
+        out.submit(&entry(n)).unwrap();
+    }
+    deliver(out.as_mut(), 10, Duration::from_secs(10));
+    assert_eq!(
+        lines(&rsyslog.log("drop"), 10, Duration::from_secs(10)).len(),
+        10
+    );
+    rsyslog.kill();
+    for n in 11..=110 {
+        out.submit(&entry(n)).unwrap();
+        out.poll(Instant::now()).unwrap();
+    }
+    let dropped = out.take_dropped();
+    assert!(
+        dropped > 50,
+        "only {dropped} dropped of 100 with room for about 20"
+    );
+    assert_eq!(out.take_dropped(), 0, "take_dropped resets the count");
+    rsyslog.start();
+    let flushed = out.flush(Instant::now() + Duration::from_secs(20)).unwrap();
+    let got = received(&rsyslog.log("drop"), 110 - dropped as usize);
+    rsyslog.stop();
+    assert_eq!(
+        got.len() as u64,
+        110 - dropped,
+        "received + dropped = submitted: {got:?}"
+    );
+    assert!(
+        got.windows(2).all(|w| w[0] < w[1]),
+        "in order, once: {got:?}"
+    );
+    assert_eq!(flushed, got.last().copied());
+    // What was delivered before the outage is all there; what is missing
+    // was submitted while the queue was full.
+    assert_eq!(got[..10], (1..=10).collect::<Vec<u64>>()[..]);
+    assert!(got.iter().all(|s| (1..=110).contains(s)));
+}
+
+#[test]
+fn rsyslog_udp_once_in_order_loss_only_while_down() {
+    if !runs(Tier::Reference) || !have_tools() {
+        return;
+    }
+    let scratch = ScratchDir::new("rsyslog-udp");
+    let dir = scratch.path();
+    make_certificates(dir);
+    let port = free_udp_port();
+    let probe = free_tcp_port();
+    let input =
+        format!("input(type=\"imudp\" address=\"127.0.0.1\" port=\"{port}\" ruleset=\"out\")");
+    let mut rsyslog = Rsyslog::new(dir, "udp", "module(load=\"imudp\")", &input, probe);
+    let transport = Transport::Udp {
+        host: "127.0.0.1".into(),
+        port,
+    };
+    let mut out = open(&spec(transport, dir, 1 << 20)).unwrap();
+    for n in 1..=100 {
+        out.submit(&entry(n)).unwrap();
+        out.poll(Instant::now()).unwrap();
+    }
+    deliver(out.as_mut(), 100, Duration::from_secs(5));
+    assert_eq!(
+        received(&rsyslog.log("udp"), 100),
+        (1..=100).collect::<Vec<u64>>()
+    );
+    rsyslog.kill();
+    for n in 101..=150 {
+        out.submit(&entry(n)).unwrap();
+        out.poll(Instant::now()).unwrap();
+    }
+    rsyslog.start();
+    deliver(out.as_mut(), 150, Duration::from_secs(20));
+    for n in 151..=200 {
+        out.submit(&entry(n)).unwrap();
+        out.poll(Instant::now()).unwrap();
+    }
+    assert_eq!(
+        out.flush(Instant::now() + Duration::from_secs(5)).unwrap(),
+        Some(200)
+    );
+    let got = received(&rsyslog.log("udp"), 200);
+    rsyslog.stop();
+    assert!(
+        got.windows(2).all(|w| w[0] < w[1]),
+        "UDP: once and in order: {got:?}"
+    );
+    let want: Vec<u64> = (1..=100).chain(151..=200).collect();
+    let kept: Vec<u64> = got
+        .iter()
+        .copied()
+        .filter(|s| !(101..=150).contains(s))
+        .collect();
+    assert_eq!(
+        kept, want,
+        "UDP: everything sent while the collector was up arrives"
+    );
+    eprintln!(
+        "UDP: {} of the 50 entries sent while rsyslog was down arrived",
+        got.len() - 150
+    );
+}
+
+/// The local formats: imuxsock on a datagram socket, imptcp on a stream
+/// socket. (rsyslog's `%msg%` of a traditional message keeps the space
+/// after the tag.)
+#[test]
+fn rsyslog_unix_sockets_local_format() {
+    if !runs(Tier::Reference) || !have_tools() {
+        return;
+    }
+    let scratch = ScratchDir::new("rsyslog-unix");
+    let dir = scratch.path();
+    make_certificates(dir);
+    let probe = free_tcp_port();
+    let dgram = dir.join("log.sock");
+    let stream = dir.join("stream.sock");
+    let modules = "module(load=\"imuxsock\" SysSock.Use=\"off\")\nmodule(load=\"imptcp\")";
+    let input = format!(
+        "input(type=\"imuxsock\" Socket=\"{}\" ruleset=\"out\")\n\
+         input(type=\"imptcp\" path=\"{}\" ruleset=\"out\")",
+        dgram.display(),
+        stream.display()
+    );
+    let mut rsyslog = Rsyslog::new(dir, "unix", modules, &input, probe);
+    for (i, transport) in [
+        Transport::UnixDatagram(dgram.clone()),
+        Transport::UnixStream(stream.clone()),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut out = open(&spec(transport, dir, 1 << 20)).unwrap();
+        let base = i as u64 * 1000;
+        for n in base + 1..=base + 50 {
+            out.submit(&entry(n)).unwrap();
+            out.poll(Instant::now()).unwrap();
+        }
+        assert_eq!(
+            out.flush(Instant::now() + Duration::from_secs(10)).unwrap(),
+            Some(base + 50),
+            "{}",
+            out.key()
+        );
+        let got = lines(&rsyslog.log("unix"), 50 * (i + 1), Duration::from_secs(10));
+        let mut want = Vec::new();
+        for n in base + 1..=base + 50 {
+            let e = entry(n);
+            want.push(format!(
+                "{}|-|-|kernel:| {}",
+                u32::from(e.facility) * 8 + u32::from(e.level),
+                expected_msg(&e)
+            ));
+        }
+        assert_eq!(got[50 * i..], want[..], "{}", out.key());
+    }
+    rsyslog.stop();
+}
+
+/// Runs `test` in a private network namespace (`unshare -n`: a loopback of
+/// its own that may be cut without touching the host's):
+/// the test binary runs itself again there. Returns `false` in the parent
+/// (which has checked the child passed), `true` in the child.
+fn in_private_network(test: &str) -> bool {
+    if std::env::var_os("MODKIT_RSYSLOG_NETNS").is_some() {
+        let up = Command::new("ip")
+            .args(["link", "set", "lo", "up"])
+            .status()
+            .unwrap();
+        assert!(up.success(), "ip link set lo up");
+        return true;
+    }
+    let unshare = Command::new("unshare").args(["-n", "true"]).status();
+    if !matches!(unshare, Ok(s) if s.success()) {
+        skip(
+            Tier::Reference,
+            "unshare -n fails here (a network namespace needs root)",
+        );
+        return false;
+    }
+    let out = Command::new("unshare")
+        .arg("-n")
+        .arg(std::env::current_exe().unwrap())
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .env("MODKIT_RSYSLOG_NETNS", "1")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && text.contains("1 passed"),
+        "{test} in a private network:\n{text}"
+    );
+    false
+}
+
+/// Cuts the namespace's loopback (`ip link set lo down`: nothing is
+/// delivered, nothing acknowledged, no reset reaches anyone) or restores it.
+fn partition(on: bool) {
+    let state = if on { "down" } else { "up" };
+    let out = Command::new("ip")
+        .args(["link", "set", "lo", state])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "ip link set lo {state}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The network is cut (the loopback down) while entries are
+/// written: the collector's TCP acknowledges none of them, they must not
+/// count as delivered; the collector dies meanwhile; when the network and
+/// the collector are back, exactly those entries are written again.
+fn stream_partition(name: &str, tls: bool) {
+    let scratch = ScratchDir::new(&format!("rsyslog-part-{name}"));
+    let dir = scratch.path();
+    make_certificates(dir);
+    let port = free_tcp_port();
+    let driver = if tls {
+        " streamDriver.name=\"gtls\" streamDriver.mode=\"1\" streamDriver.authMode=\"anon\""
+    } else {
+        ""
+    };
+    let input = format!(
+        "input(type=\"imtcp\" address=\"127.0.0.1\" port=\"{port}\" ruleset=\"out\"{driver})"
+    );
+    let mut rsyslog = Rsyslog::new(dir, name, "module(load=\"imtcp\")", &input, port);
+    let host = "127.0.0.1".to_string();
+    let transport = if tls {
+        Transport::Tls { host, port }
+    } else {
+        Transport::Tcp { host, port }
+    };
+    let mut out = open(&spec(transport, dir, 1 << 20)).unwrap();
+    for n in 1..=50 {
+        out.submit(&entry(n)).unwrap();
+    }
+    deliver(out.as_mut(), 50, Duration::from_secs(10));
+    assert_eq!(
+        lines(&rsyslog.log(name), 50, Duration::from_secs(10)).len(),
+        50
+    );
+
+    partition(true);
+    for n in 51..=100 {
+        out.submit(&entry(n)).unwrap();
+        out.poll(Instant::now()).unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        out.poll(Instant::now()).unwrap(),
+        Some(50),
+        "{name}: entries the collector never acknowledged count as delivered"
+    );
+    rsyslog.kill();
+    partition(false);
+    rsyslog.start();
+    deliver(out.as_mut(), 100, Duration::from_secs(30));
+    let got = received(&rsyslog.log(name), 100);
+    rsyslog.stop();
+    assert_eq!(
+        got,
+        (1..=100).collect::<Vec<u64>>(),
+        "{name}: every entry once, in order"
+    );
+}
+
+#[test]
+fn rsyslog_tcp_partition_replays_what_was_not_acknowledged() {
+    let name = "rsyslog_tcp_partition_replays_what_was_not_acknowledged";
+    if !runs(Tier::Reference) || !have_tools() || !in_private_network(name) {
+        return;
+    }
+    stream_partition("tcp", false);
+}
+
+#[test]
+fn rsyslog_tls_partition_replays_what_was_not_acknowledged() {
+    let name = "rsyslog_tls_partition_replays_what_was_not_acknowledged";
+    if !runs(Tier::Reference) || !have_tools() || !in_private_network(name) {
+        return;
+    }
+    stream_partition("tls", true);
+}
+
+/// A collector whose certificate the CA file does not vouch for: no entry
+/// counts as delivered, none reaches it, and the reason is a certificate error.
+#[test]
+fn rsyslog_tls_refuses_an_untrusted_certificate() {
+    if !runs(Tier::Reference) || !have_tools() {
+        return;
+    }
+    let scratch = ScratchDir::new("rsyslog-untrusted");
+    let dir = scratch.path();
+    make_certificates(dir);
+    let other = dir.join("other");
+    fs::create_dir(&other).unwrap();
+    make_certificates(&other);
+    let port = free_tcp_port();
+    let input = format!(
+        "input(type=\"imtcp\" address=\"127.0.0.1\" port=\"{port}\" ruleset=\"out\" \
+         streamDriver.name=\"gtls\" streamDriver.mode=\"1\" streamDriver.authMode=\"anon\")"
+    );
+    let mut rsyslog = Rsyslog::new(dir, "untrusted", "module(load=\"imtcp\")", &input, port);
+    let transport = Transport::Tls {
+        host: "127.0.0.1".into(),
+        port,
+    };
+    // Trusts only the other CA.
+    let mut out = modkit::klogd::remote::open_syslog(&spec(transport, &other, 1 << 20)).unwrap();
+    for n in 1..=5 {
+        out.submit(&entry(n)).unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while Instant::now() < deadline {
+        assert_eq!(out.poll(Instant::now()).unwrap(), None);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let why = out.last_error().unwrap_or_default().to_string();
+    assert!(why.to_lowercase().contains("certificate"), "{why}");
+    assert!(!out.is_connected());
+    assert_eq!(out.queued(), 5);
+    std::thread::sleep(Duration::from_millis(300));
+    rsyslog.stop();
+    let got = fs::read_to_string(rsyslog.log("untrusted")).unwrap_or_default();
+    assert!(
+        !got.contains("kmsg@32473"),
+        "an entry reached the collector: {got}"
+    );
+}
