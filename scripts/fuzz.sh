@@ -70,10 +70,14 @@ run_target() {
     shift
     mkdir -p "$CORPUS/$t" "fuzz/artifacts/$t"
     bin=$FUZZ_TARGET_DIR/x86_64-unknown-linux-gnu/release/$t
-    # the grown corpus first (new inputs go there), then the seeds
-    nice -n 19 "$bin" "$@" -max_len="$(max_len "$t")" -timeout=10 -rss_limit_mb=2048 \
-        -artifact_prefix="fuzz/artifacts/$t/" -print_final_stats=1 \
-        "$CORPUS/$t" "fuzz/seeds/$t" "fuzz/regressions/$t" 2>&1
+    # the grown corpus first (new inputs go there), then the seeds and
+    # the crash regressions
+    set -- "$@" "$CORPUS/$t"
+    for d in "fuzz/seeds/$t" "fuzz/regressions/$t"; do
+        [ -d "$d" ] && set -- "$@" "$d"
+    done
+    nice -n 19 "$bin" -max_len="$(max_len "$t")" -timeout=10 -rss_limit_mb=2048 \
+        -artifact_prefix="fuzz/artifacts/$t/" -print_final_stats=1 "$@" 2>&1
 }
 
 stats() {
