@@ -29,8 +29,11 @@ mod cli_compat {
 }
 use cli_compat::getopt;
 
+/// A harness: takes the fuzzer's bytes.
+pub type Harness = fn(&[u8]);
+
 /// Every target by name, for the replay test and `fuzz.sh`.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Harness)] = &[
     ("module", module),
     ("signature", signature),
     ("decompress_xz", decompress_xz),
