@@ -150,16 +150,16 @@ fn depmod_killed_at_random_points_leaves_old_or_new_indexes() {
         // round (kmod leaves them too).
         for e in std::fs::read_dir(&moddir).unwrap().flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
-            if name.starts_with("modules.") && !INDEXES.contains(&name.as_str()) {
-                if ![
-                    "modules.order",
-                    "modules.builtin",
-                    "modules.builtin.modinfo",
-                ]
-                .contains(&name.as_str())
-                {
-                    let _ = std::fs::remove_file(e.path());
-                }
+            let kept = [
+                "modules.order",
+                "modules.builtin",
+                "modules.builtin.modinfo",
+            ];
+            if name.starts_with("modules.")
+                && !INDEXES.contains(&name.as_str())
+                && !kept.contains(&name.as_str())
+            {
+                let _ = std::fs::remove_file(e.path());
             }
         }
     }

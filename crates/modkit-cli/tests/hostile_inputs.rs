@@ -603,7 +603,7 @@ fn seeded_mutations_vs_reference() {
         .take(20)
         .map(|(_, p)| std::fs::read(p).unwrap())
         .collect();
-    let mut rng = modkit_testkit::Rng(0xd1ff_17);
+    let mut rng = modkit_testkit::Rng(0x00d1_ff17);
     let mut cases: Vec<(String, &'static str, Vec<std::ffi::OsString>)> = Vec::new();
     for i in 0..600 {
         let m = mutate(&mut rng, &seeds[i % seeds.len()], 4096);
@@ -704,7 +704,7 @@ fn seeded_mutations_vs_reference() {
             let ref_text = String::from_utf8_lossy(&out.stdout).into_owned();
             let escapes_only = |rest: &str| {
                 !rest.is_empty()
-                    && rest.len() % 4 == 0
+                    && rest.len().is_multiple_of(4)
                     && rest.as_bytes().chunks(4).all(|c| c.starts_with(b"\\x"))
             };
             let stale_tail = ours_text.lines().count() == ref_text.lines().count()
