@@ -111,9 +111,10 @@ pub fn signature(data: &[u8]) {
 }
 
 /// One decompressor, at a small bound so that a bomb found by the fuzzer
-/// costs milliseconds (the bound itself is tested in the library).
+/// costs milliseconds (the bound itself is tested in the library; at
+/// 64 MiB, gzip ran 7 executions a second under the sanitizers).
 fn decompress(kind: Compression, data: &[u8]) {
-    const LIMIT: usize = 64 << 20;
+    const LIMIT: usize = 4 << 20;
     if let Ok(out) = compression::decompress_limited(kind, data, LIMIT) {
         assert!(out.len() <= LIMIT);
     }
