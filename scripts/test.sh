@@ -107,7 +107,8 @@ for step in $steps; do
         header "fuzz targets: seeds, regressions, corpora and seeded mutations (plain tests)"
         # the workspace's target directory: the dependencies built above
         # are reused
-        (cd fuzz && cargo clippy -q --no-default-features --lib --tests --examples -- -D warnings)
+        (cd fuzz && CARGO_TARGET_DIR="$here/target" cargo clippy -q --no-default-features \
+            --lib --tests --examples -- -D warnings)
         MODKIT_FUZZ_REPLAY_TARGET_DIR="$here/target" scripts/fuzz.sh replay
         ;;
     fuzz-smoke)
