@@ -41,6 +41,8 @@ for cmd in dpkg-deb:dpkg apt-get:apt xz:xz-utils gcc:gcc dot:graphviz unshare:ut
     command -v "${cmd%%:*}" >/dev/null 2>&1 || need="$need ${cmd#*:}"
 done
 [ -r /usr/share/bash-completion/bash_completion ] || need="$need bash-completion"
+# GNU time: the hostile-input tests measure each run's peak RSS with it
+[ -x /usr/bin/time ] || need="$need time"
 if [ -n "$need" ]; then
     apt-get update -q && apt-get install -y -q $need
 fi
