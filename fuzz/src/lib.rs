@@ -216,10 +216,10 @@ pub fn depmod_d(data: &[u8]) {
 /// subject: `PATTERN NUL SUBJECT`.
 pub fn depmod_pattern(data: &[u8]) {
     let (pattern, subject) = split_at_byte(data, 0);
+    // (depmod's kernel_matches is this: `*`, or Regex::new and is_match)
     if let Ok(re) = Regex::new(pattern) {
         let _ = re.exec(subject);
     }
-    let _ = modkit::depmod::config::kernel_matches(pattern, subject);
 }
 
 /// fnmatch(3) as the alias index uses it: `PATTERN NUL STRING`.
