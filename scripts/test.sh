@@ -8,22 +8,30 @@
 #   reference  the conformance tests against kmod 34.2 and util-linux 2.41
 #              on real Debian trees (fetched first by scripts/refs.sh)
 #   vm         real Debian kernels under QEMU (vm/run sets itself up)
+#   fuzz       the fuzz targets (fuzz/) as plain tests on the stable
+#              toolchain: every committed seed, crash regression and cached
+#              corpus input, then 2,000 seeded mutations per target
+#              (scripts/fuzz.sh replay; about a minute, most of it building)
+#   fuzz-smoke libFuzzer itself, 6 s per target (scripts/fuzz.sh smoke):
+#              not in the default steps, as the sanitizer build and the
+#              cargo-fuzz install cost about 6 CPU-minutes the first time
 #
 # Each test step sets MODKIT_TEST_TIERS to its tier: a test of that tier
 # whose prerequisites cannot be had FAILS, it is never skipped (tests of the
 # other tiers wait for their own step). Installs what it needs: apt
 # packages, the reference tools and trees, QEMU and the kernels.
 #
-#   scripts/test.sh [fmt|offline|reference|vm ...]   (default: all four)
+#   scripts/test.sh [fmt|offline|reference|vm|fuzz|fuzz-smoke ...]
+#   (default: fmt offline reference vm fuzz)
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 
-steps=${*:-fmt offline reference vm}
+steps=${*:-fmt offline reference vm fuzz}
 for step in $steps; do
     case $step in
-        fmt | offline | reference | vm) ;;
-        *) echo "scripts/test.sh: unknown step '$step' (fmt, offline, reference, vm)" >&2; exit 2 ;;
+        fmt | offline | reference | vm | fuzz | fuzz-smoke) ;;
+        *) echo "scripts/test.sh: unknown step '$step' (fmt, offline, reference, vm, fuzz, fuzz-smoke)" >&2; exit 2 ;;
     esac
 done
 
@@ -37,6 +45,8 @@ for cmd in dpkg-deb:dpkg apt-get:apt xz:xz-utils gcc:gcc dot:graphviz unshare:ut
 done
 [ -r /usr/share/bash-completion/bash_completion ] || need="$need bash-completion"
 [ -r /usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so ] || need="$need rsyslog-gnutls"
+# GNU time: the hostile-input tests measure each run's peak RSS with it
+[ -x /usr/bin/time ] || need="$need time"
 if [ -n "$need" ]; then
     apt-get update -q && apt-get install -y -q $need
 fi
@@ -69,6 +79,7 @@ for step in $steps; do
     fmt)
         header "fmt + clippy"
         cargo fmt --all -- --check
+        cargo fmt --manifest-path fuzz/Cargo.toml -- --check
         cargo clippy --workspace --all-targets -q -- -D warnings
         ;;
     offline)
@@ -97,6 +108,18 @@ for step in $steps; do
             n=${f##*/}; printf ' --test %s' "${n%.rs}"; done)
         # shellcheck disable=SC2086 # one word per option
         run_tier vm cargo test -p modkit-cli -q $vm_tests
+        ;;
+    fuzz)
+        header "fuzz targets: seeds, regressions, corpora and seeded mutations (plain tests)"
+        # the workspace's target directory: the dependencies built above
+        # are reused
+        (cd fuzz && CARGO_TARGET_DIR="$here/target" cargo clippy -q --no-default-features \
+            --lib --tests --examples -- -D warnings)
+        MODKIT_FUZZ_REPLAY_TARGET_DIR="$here/target" scripts/fuzz.sh replay
+        ;;
+    fuzz-smoke)
+        header "fuzz smoke: libFuzzer, 6 s per target"
+        scripts/fuzz.sh smoke 6
         ;;
     esac
 done

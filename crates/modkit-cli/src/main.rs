@@ -169,14 +169,10 @@ fn main() -> ExitCode {
         return ExitCode::from(1);
     };
     match first.as_str() {
-        "-h" | "--help" | "help" => {
-            print!("{}", usage());
-            ExitCode::SUCCESS
-        }
-        "-V" | "--version" => {
-            println!("modkit {VERSION}");
-            ExitCode::SUCCESS
-        }
+        "-h" | "--help" | "help" => ExitCode::from(u8::from(!compat::stdio::print_all(&usage()))),
+        "-V" | "--version" => ExitCode::from(u8::from(!compat::stdio::print_all(&format!(
+            "modkit {VERSION}\n"
+        )))),
         name => match find_tool(name) {
             Some(tool) => {
                 args.remove(0);

@@ -80,12 +80,12 @@ pub fn main(args: Vec<OsString>) -> u8 {
             'k' => kversion = arg,
             'b' => root = arg,
             'h' => {
-                print!("{}", help(&prog));
-                return 0;
+                return u8::from(!crate::compat::stdio::print_all(&help(&prog)));
             }
             'V' => {
-                print!("{}", crate::version::kmod_version());
-                return 0;
+                return u8::from(!crate::compat::stdio::print_all(
+                    &crate::version::kmod_version(),
+                ));
             }
             _ => return 1,
         }

@@ -66,12 +66,12 @@ pub fn parse_as(
             's' => syslog = true,
             'v' => verbose += 1,
             'h' => {
-                print!("{}", help(&prog));
-                return Err(0);
+                return Err(u8::from(!crate::compat::stdio::print_all(&help(&prog))));
             }
             'V' => {
-                print!("{}", crate::version::kmod_version());
-                return Err(0);
+                return Err(u8::from(!crate::compat::stdio::print_all(
+                    &crate::version::kmod_version(),
+                )));
             }
             _ if opt.val >= 256 => extra.push((opt.val, opt.arg)),
             _ => return Err(1),

@@ -18,6 +18,7 @@
 //! | zstd frame without a content size, or 0    | `EINVAL` | `zstd: Failed to determine decompression size`     |
 //! | zstd frame corrupt, truncated, too long     | `EINVAL` | `zstd: ` + libzstd's error name, e.g. `zstd: Src size is incorrect` |
 //! | output buffer cannot be allocated          | `ENOMEM` | (not logged by kmod)                               |
+//! | output past [`MAX_DECOMPRESSED_SIZE`]      | `EFBIG`  | (modkit only: kmod has no bound)                   |
 //! | gzip stream corrupt or truncated           | `EINVAL` | `gzip: ` + a description (see below)               |
 //!
 //! # gzip
@@ -64,6 +65,17 @@ const MAGIC_GZIP: &[u8] = &[0x1F, 0x8B];
 /// (`xz: Internal error (bug)`, which is what kmod prints for that liblzma
 /// status) where kmod would try to allocate the memory.
 pub const XZ_MEMLIMIT: u64 = 1 << 30;
+
+/// The most a module file may decompress to: 1 GiB, in every format.
+///
+/// kmod has no bound: a decompression bomb (a few hundred kilobytes of xz or
+/// gzip, or a zstd frame declaring a huge content size) makes it allocate
+/// until memory runs out. The largest module of Debian's kernels is about
+/// 40 MiB decompressed, and a module with all its debugging information a
+/// few hundred: past this bound decompression stops with `EFBIG` (`File too
+/// large`), having held at most this much plus the input. A zstd frame
+/// declaring more is refused before anything is allocated.
+pub const MAX_DECOMPRESSED_SIZE: usize = 1 << 30;
 
 /// Upper bound for pre-sizing an output buffer from a size found in the
 /// compressed data itself (xz index, gzip trailer): such sizes are only
@@ -128,12 +140,26 @@ pub fn decompress(data: &[u8]) -> Result<Cow<'_, [u8]>> {
 /// [`decompress`]; for instance xz-decoding data that is not xz gives
 /// `EINVAL` with `xz: File format not recognized`.
 pub fn decompress_as(kind: Compression, data: &[u8]) -> Result<Vec<u8>> {
+    decompress_limited(kind, data, MAX_DECOMPRESSED_SIZE)
+}
+
+/// [`decompress_as`] with another bound than [`MAX_DECOMPRESSED_SIZE`]:
+/// output past `limit` bytes is an `EFBIG` error (at most `limit` bytes
+/// and one buffer growth are held before it is noticed).
+pub fn decompress_limited(kind: Compression, data: &[u8], limit: usize) -> Result<Vec<u8>> {
     match kind {
         Compression::None => Ok(data.to_vec()),
-        Compression::Xz => decompress_xz(data),
-        Compression::Zstd => decompress_zstd(data),
-        Compression::Gzip => decompress_gzip(data),
+        Compression::Xz => decompress_xz(data, limit),
+        Compression::Zstd => decompress_zstd(data, limit),
+        Compression::Gzip => decompress_gzip(data, limit),
     }
+}
+
+fn too_large(what: &str, limit: usize) -> Error {
+    Error::new(
+        errno::EFBIG,
+        format!("{what}: decompresses to more than {limit} bytes"),
+    )
 }
 
 /// The libkmod function that logs `err` when kmod 34.2 fails the same way,
@@ -176,10 +202,11 @@ fn out_of_memory(what: &str) -> Error {
 
 /// Allocates an empty vector with room for `hint` bytes, or less if that
 /// much cannot be reserved (the hint may come from hostile data).
-fn buffer_for_hint(hint: Option<u64>) -> Vec<u8> {
+fn buffer_for_hint(hint: Option<u64>, limit: usize) -> Vec<u8> {
     let mut out = Vec::new();
     if let Some(hint) = hint {
         if let Ok(n) = usize::try_from(hint.min(MAX_SIZE_HINT)) {
+            let n = n.min(limit.saturating_add(1));
             // A failed reservation only loses the optimisation.
             let _ = out.try_reserve_exact(n);
         }
@@ -187,10 +214,12 @@ fn buffer_for_hint(hint: Option<u64>) -> Vec<u8> {
     out
 }
 
-/// Makes sure `out` has spare capacity, growing it geometrically.
-fn ensure_spare(out: &mut Vec<u8>, what: &str) -> Result<()> {
+/// Makes sure `out` has spare capacity, growing it geometrically but to no
+/// more than one byte past `limit` (enough to tell that it was passed).
+fn ensure_spare(out: &mut Vec<u8>, what: &str, limit: usize) -> Result<()> {
     if out.len() == out.capacity() {
-        let more = out.capacity().max(64 * 1024);
+        let room = limit.saturating_add(1).saturating_sub(out.len()).max(1);
+        let more = out.capacity().max(64 * 1024).min(room);
         out.try_reserve(more).map_err(|_| out_of_memory(what))?;
     }
     Ok(())
@@ -204,7 +233,7 @@ fn xz_error(text: &str) -> Error {
     Error::invalid(format!("xz: {text}"))
 }
 
-fn decompress_xz(data: &[u8]) -> Result<Vec<u8>> {
+fn decompress_xz(data: &[u8], limit: usize) -> Result<Vec<u8>> {
     use liblzma::stream::{Action, Error as LzmaError, Status, Stream, CONCATENATED};
 
     let mut stream =
@@ -212,15 +241,19 @@ fn decompress_xz(data: &[u8]) -> Result<Vec<u8>> {
             LzmaError::Mem => Error::new(errno::ENOMEM, XZ_INIT_NOMEM),
             _ => xz_error("Internal error (bug)"),
         })?;
-    let mut out = buffer_for_hint(xz_uncompressed_size(data));
+    let mut out = buffer_for_hint(xz_uncompressed_size(data), limit);
     loop {
-        ensure_spare(&mut out, "xz")?;
+        if out.len() > limit {
+            return Err(too_large("xz", limit));
+        }
+        ensure_spare(&mut out, "xz", limit)?;
         let consumed = usize::try_from(stream.total_in())
             .unwrap_or(usize::MAX)
             .min(data.len());
         // All the input is there: finish right away. With CONCATENATED this
         // is how liblzma learns that no further stream follows.
         match stream.process_vec(&data[consumed..], &mut out, Action::Finish) {
+            Ok(Status::StreamEnd) if out.len() > limit => return Err(too_large("xz", limit)),
             Ok(Status::StreamEnd) => return Ok(out),
             Ok(Status::Ok) | Ok(Status::GetCheck) => {}
             // LZMA_BUF_ERROR: no progress possible although there is output
@@ -289,14 +322,17 @@ fn zstd_error(text: &str) -> Error {
 
 /// Decodes zstd the way kmod does: the first frame must declare its content
 /// size, and everything must decode into a buffer of exactly that size.
-fn decompress_zstd(data: &[u8]) -> Result<Vec<u8>> {
+fn decompress_zstd(data: &[u8], limit: usize) -> Result<Vec<u8>> {
     use zstd::zstd_safe;
 
     let size = match zstd_safe::get_frame_content_size(data) {
         Ok(Some(n)) if n > 0 => n,
         _ => return Err(zstd_error("Failed to determine decompression size")),
     };
-    let size = usize::try_from(size).map_err(|_| out_of_memory("zstd"))?;
+    let size = match usize::try_from(size) {
+        Ok(n) if n <= limit => n,
+        _ => return Err(too_large("zstd", limit)),
+    };
     let mut out = Vec::new();
     out.try_reserve_exact(size)
         .map_err(|_| out_of_memory("zstd"))?;
@@ -307,7 +343,7 @@ fn decompress_zstd(data: &[u8]) -> Result<Vec<u8>> {
 }
 
 /// Decodes gzip, including concatenated members (as zlib's `gzread` does).
-fn decompress_gzip(data: &[u8]) -> Result<Vec<u8>> {
+fn decompress_gzip(data: &[u8], limit: usize) -> Result<Vec<u8>> {
     // ISIZE, the last member's size modulo 2^32: a hint only.
     let hint = data.len().checked_sub(4).map(|at| {
         u64::from(u32::from_le_bytes([
@@ -317,9 +353,11 @@ fn decompress_gzip(data: &[u8]) -> Result<Vec<u8>> {
             data[at + 3],
         ]))
     });
-    let mut out = buffer_for_hint(hint);
-    let mut decoder = flate2::read::MultiGzDecoder::new(data);
+    let mut out = buffer_for_hint(hint, limit);
+    let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
+    let mut decoder = flate2::read::MultiGzDecoder::new(data).take(cap);
     match decoder.read_to_end(&mut out) {
+        Ok(_) if out.len() > limit => Err(too_large("gzip", limit)),
         Ok(_) => Ok(out),
         Err(e) if e.kind() == std::io::ErrorKind::OutOfMemory => Err(out_of_memory("gzip")),
         Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
@@ -465,6 +503,44 @@ mod tests {
         frame.extend_from_slice(&(1u64 << 60).to_le_bytes());
         frame.extend_from_slice(&[1, 0, 0]);
         let e = decompress(&frame).unwrap_err();
-        assert!(e.errno() == errno::ENOMEM || e.errno() == errno::EINVAL);
+        assert_eq!(e.errno(), errno::EFBIG, "{e}");
+    }
+
+    /// Issue 17: a decompression bomb in each format stops at the bound
+    /// with `EFBIG`; exactly the bound still decompresses. (The CLI test
+    /// `hostile_inputs` runs bombs past the real 1 GiB bound.)
+    #[test]
+    fn bombs_stop_at_the_bound() {
+        let limit = 1 << 20;
+        let zeros = vec![0u8; limit];
+        let over = vec![0u8; limit + 1];
+        let zst = |d: &[u8]| zstd::bulk::compress(d, 3).unwrap();
+        for (kind, enc) in [
+            (Compression::Xz, &xz as &dyn Fn(&[u8]) -> Vec<u8>),
+            (Compression::Gzip, &gz),
+            (Compression::Zstd, &zst),
+        ] {
+            let ok = decompress_limited(kind, &enc(&zeros), limit).unwrap();
+            assert_eq!(ok.len(), limit, "{kind:?}");
+            let bomb = enc(&over);
+            assert!(bomb.len() < 2048, "{kind:?}: {}", bomb.len());
+            let Err(e) = decompress_limited(kind, &bomb, limit) else {
+                panic!("{kind:?}: the bomb decompressed");
+            };
+            assert_eq!(e.errno(), errno::EFBIG, "{kind:?}: {e}");
+            assert!(e.detail().contains("decompresses to more than"), "{e}");
+        }
+        // Concatenated xz streams and gzip members add up.
+        let half = vec![0u8; limit / 2 + 1];
+        for (kind, enc) in [
+            (Compression::Xz, &xz as &dyn Fn(&[u8]) -> Vec<u8>),
+            (Compression::Gzip, &gz),
+        ] {
+            let two = [enc(&half), enc(&half)].concat();
+            let Err(e) = decompress_limited(kind, &two, limit) else {
+                panic!("{kind:?}: the two streams decompressed");
+            };
+            assert_eq!(e.errno(), errno::EFBIG, "{kind:?}");
+        }
     }
 }

@@ -33,6 +33,9 @@ pub mod errno {
     pub const EAGAIN: i32 = 11;
     /// Not a directory.
     pub const ENOTDIR: i32 = 20;
+    /// File too large: a compressed module that would decompress past
+    /// [`crate::compression::MAX_DECOMPRESSED_SIZE`].
+    pub const EFBIG: i32 = 27;
     /// Is a directory.
     pub const EISDIR: i32 = 21;
     /// Invalid argument: malformed or truncated data.

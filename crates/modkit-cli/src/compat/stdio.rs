@@ -199,6 +199,16 @@ impl Drop for Stdout {
     }
 }
 
+/// Prints a whole text (a help or version text) through [`Stdout`] and
+/// closes it: `false` when that failed (`/dev/full`), for the caller to
+/// exit 1 as modkit does for any lost output; a closed pipe kills the
+/// process with `SIGPIPE` as it kills kmod. (`print!` would panic.)
+pub fn print_all(text: &str) -> bool {
+    let mut out = Stdout::new();
+    out.write(text.as_bytes());
+    out.close().is_ok()
+}
+
 /// Writes one message to standard error, unbuffered, as `fprintf(stderr)`.
 pub fn stderr(msg: &str) {
     stderr_bytes(msg.as_bytes());

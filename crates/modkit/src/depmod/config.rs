@@ -132,16 +132,44 @@ impl Config {
                     continue;
                 }
             };
-            cfg.parse(&f.path, &data, kversion, log);
+            cfg.parse_in_file_order(&f.path, &data, kversion, log);
         }
+        cfg.reverse_lists();
         if cfg.searches.is_empty() {
-            cfg.searches.insert(0, Search::Path(b"updates".to_vec()));
+            cfg.searches.push(Search::Path(b"updates".to_vec()));
         }
         cfg
     }
 
-    /// Parses one file's contents (`filename` is used in messages).
+    /// Parses one file's contents (`filename` is used in messages), adding
+    /// its entries before those already held (most recent first). Linear in
+    /// the size of the lists and of the file.
     pub fn parse(&mut self, filename: &[u8], data: &[u8], kversion: &[u8], log: &dyn Logger) {
+        self.reverse_lists();
+        self.parse_in_file_order(filename, data, kversion, log);
+        self.reverse_lists();
+    }
+
+    /// Turns every list between file order (oldest first, while reading)
+    /// and kmod's order (most recent first). kmod prepends each entry to a
+    /// linked list; prepending to a `Vec` would make a `search` line of
+    /// 200,000 entries quadratic (over 10 s), so entries are appended and
+    /// the lists turned once.
+    fn reverse_lists(&mut self) {
+        self.searches.reverse();
+        self.overrides.reverse();
+        self.externals.reverse();
+        self.excludes.reverse();
+    }
+
+    /// [`Config::parse`] with every list in file order (oldest first).
+    fn parse_in_file_order(
+        &mut self,
+        filename: &[u8],
+        data: &[u8],
+        kversion: &[u8],
+        log: &dyn Logger,
+    ) {
         for (line, linenum) in logical_lines(data) {
             if line.first().is_none_or(|&c| c == 0 || c == b'#') {
                 continue;
@@ -158,7 +186,7 @@ impl Config {
                             b"external" => Search::External,
                             p => Search::Path(p.to_vec()),
                         };
-                        self.searches.insert(0, s);
+                        self.searches.push(s);
                     }
                 }
                 b"override" => {
@@ -173,7 +201,7 @@ impl Config {
                         log.log(Level::Info, "", &msg);
                         continue;
                     }
-                    self.overrides.insert(0, cat(&[subdir, b"/", modname]));
+                    self.overrides.push(cat(&[subdir, b"/", modname]));
                 }
                 b"external" => {
                     let (Some(version), Some(dir)) = (w.next(), w.next()) else {
@@ -189,11 +217,11 @@ impl Config {
                         log.log(Level::Info, "", &msg);
                         continue;
                     }
-                    self.externals.insert(0, dir.to_vec());
+                    self.externals.push(dir.to_vec());
                 }
                 b"exclude" => {
                     for d in w {
-                        self.excludes.insert(0, d.to_vec());
+                        self.excludes.push(d.to_vec());
                     }
                 }
                 b"include" | b"make_map_files" => {
@@ -283,6 +311,47 @@ mod tests {
             ]
         );
         assert_eq!(logs[4].0, Level::Info);
+    }
+
+    /// Issue 17: a `search` line of 200,000 entries took over 10 s (each
+    /// entry was inserted at the front of a `Vec`); now linear. A second
+    /// parse call keeps kmod's order across calls: the newer entries first.
+    #[test]
+    fn search_line_of_200000_entries_is_linear() {
+        let n = 200_000;
+        let line: String = (0..n).map(|i| format!(" d{i}")).collect();
+        let start = std::time::Instant::now();
+        let (mut cfg, logs) = parse(
+            &format!(
+                "search{line}
+exclude{line}
+"
+            ),
+            "6.1",
+        );
+        let elapsed = start.elapsed();
+        assert!(logs.is_empty(), "{logs:?}");
+        assert_eq!(cfg.searches.len(), n);
+        assert_eq!(cfg.excludes.len(), n);
+        assert_eq!(
+            cfg.searches[0],
+            Search::Path(format!("d{}", n - 1).into_bytes())
+        );
+        assert_eq!(cfg.searches[n - 1], Search::Path(b"d0".to_vec()));
+        // Quadratic took 20 s of CPU in a debug build; linear takes well
+        // under 1 s.
+        assert!(elapsed < std::time::Duration::from_secs(5), "{elapsed:?}");
+        cfg.parse(
+            b"/x/b.conf",
+            b"search late
+exclude late
+",
+            b"6.1",
+            &|_: Level, _: &str, _: &[u8]| {},
+        );
+        assert_eq!(cfg.searches[0], Search::Path(b"late".to_vec()));
+        assert_eq!(cfg.searches[n], Search::Path(b"d0".to_vec()));
+        assert_eq!(cfg.excludes[0], b"late".to_vec());
     }
 
     #[test]

@@ -103,7 +103,11 @@ pub(crate) fn write_all(d: &mut Depmod<'_>) -> R<bool> {
             Err(_) => false,
         };
         drop(file);
-        if let Err(e) = generated {
+        // A write that failed (a full file system) leaves the old index in
+        // place: kmod 34 renames the truncated file over it and then says
+        // "Output is truncated"; modkit says the same words but removes the
+        // temporary file instead, so no reader ever sees a partial index.
+        if generated.is_err() || write_failed {
             if let Err(ue) = std::fs::remove_file(dir.join(&tmp)) {
                 let msg = cat(&[
                     b"unlinkat(",
@@ -116,11 +120,24 @@ pub(crate) fn write_all(d: &mut Depmod<'_>) -> R<bool> {
                 ]);
                 d.log.err(&msg);
             }
+        }
+        if let Err(e) = generated {
             let msg = cat(&[
                 b"Could not write index '",
                 name.as_bytes(),
                 b"': ",
                 serr(e),
+                b"\n",
+            ]);
+            d.log.err(&msg);
+            return Ok(false);
+        }
+        if write_failed {
+            let msg = cat(&[
+                b"Could not create index '",
+                name.as_bytes(),
+                b"'. Output is truncated: ",
+                serr(28),
                 b"\n",
             ]);
             d.log.err(&msg);
@@ -143,17 +160,6 @@ pub(crate) fn write_all(d: &mut Depmod<'_>) -> R<bool> {
             return Err(d.log.crit(&msg));
         }
         d.outputs.written.push(dir.join(name));
-        if write_failed {
-            let msg = cat(&[
-                b"Could not create index '",
-                name.as_bytes(),
-                b"'. Output is truncated: ",
-                serr(28),
-                b"\n",
-            ]);
-            d.log.err(&msg);
-            return Ok(false);
-        }
     }
     Ok(true)
 }
