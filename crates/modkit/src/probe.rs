@@ -35,12 +35,10 @@
 //! # Ok::<(), modkit::Error>(())
 //! ```
 
-use std::collections::HashMap;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-use crate::compat::fnmatch::fnmatch;
 use crate::config::ModprobeConfig;
 use crate::error::{errno, errno_of, strerror, Errno, Result};
 use crate::kernel::{self, Force};
@@ -141,7 +139,10 @@ pub struct Context {
     dir: ModuleDir,
     kernel: KernelState,
     entries: Vec<Entry>,
-    pool: HashMap<String, ModuleId>,
+    pool: foldhash::HashMap<String, ModuleId>,
+    /// Whether each module file asked about exists (the `stat` libkmod
+    /// repeats for every dependency edge, done once per file here).
+    exists: foldhash::HashMap<PathBuf, std::result::Result<(), Errno>>,
     log: Rc<dyn Logger>,
 }
 
@@ -162,7 +163,8 @@ impl Context {
             dir,
             kernel: KernelState::new(),
             entries: Vec::new(),
-            pool: HashMap::new(),
+            pool: Default::default(),
+            exists: Default::default(),
             log,
         })
     }
@@ -248,7 +250,14 @@ impl Context {
     /// file, the stat error when the file is not there.
     pub fn module_from_path(&mut self, path: &Path) -> std::result::Result<ModuleId, Errno> {
         let abs = absolute_from_cwd(path).map_err(|e| e.errno())?;
-        std::fs::metadata(&abs).map_err(|e| errno_of(&e))?;
+        match self.exists.get(&abs) {
+            Some(known) => (*known)?,
+            None => {
+                let known = std::fs::metadata(&abs).map(drop).map_err(|e| errno_of(&e));
+                self.exists.insert(abs.clone(), known);
+                known?;
+            }
+        }
         let name = path_to_modname(path.as_os_str().as_bytes())
             .map(string_lossy)
             .ok_or(errno::ENOENT)?;
@@ -421,12 +430,13 @@ impl Context {
         }
         let e = self.e(id);
         let mut opts: Option<Vec<u8>> = None;
-        for o in &self.dir.config().options {
-            let matches = o.modname == e.name.as_bytes()
-                || e.alias
-                    .as_deref()
-                    .is_some_and(|a| o.modname == a.as_bytes());
-            if !matches || o.text.is_empty() {
+        let lines = self.dir.config_lookup().options(
+            self.dir.config(),
+            e.name.as_bytes(),
+            e.alias.as_deref().map(str::as_bytes),
+        );
+        for o in lines {
+            if o.text.is_empty() {
                 continue;
             }
             match &mut opts {
@@ -444,15 +454,10 @@ impl Context {
     /// The first `install` (or `remove`) line whose pattern matches the
     /// module name: its command.
     fn first_command(&self, id: ModuleId, install: bool) -> Option<Vec<u8>> {
-        let config = self.dir.config();
-        let list = if install {
-            &config.install_commands
-        } else {
-            &config.remove_commands
-        };
         let name = self.e(id).name.as_bytes();
-        list.iter()
-            .find(|c| fnmatch(&c.modname, name))
+        self.dir
+            .config_lookup()
+            .command(self.dir.config(), install, name)
             .map(|c| c.text.clone())
     }
 
@@ -495,13 +500,11 @@ impl Context {
     /// whose pattern matches its name, each name resolved by
     /// [`Context::lookup`].
     pub fn softdeps(&mut self, id: ModuleId) -> (Vec<ModuleId>, Vec<ModuleId>) {
-        let name = self.e(id).name.clone();
+        let name = self.e(id).name.as_bytes();
         let Some(sd) = self
             .dir
-            .config()
-            .softdeps
-            .iter()
-            .find(|s| fnmatch(&s.modname, name.as_bytes()))
+            .config_lookup()
+            .softdep(self.dir.config(), name)
             .cloned()
         else {
             return (Vec::new(), Vec::new());
@@ -514,13 +517,11 @@ impl Context {
     /// The module's weakdeps from the first `weakdep` line whose pattern
     /// matches its name, each resolved by [`Context::lookup`].
     pub fn weakdeps(&mut self, id: ModuleId) -> Vec<ModuleId> {
-        let name = self.e(id).name.clone();
+        let name = self.e(id).name.as_bytes();
         let Some(wd) = self
             .dir
-            .config()
-            .weakdeps
-            .iter()
-            .find(|s| fnmatch(&s.modname, name.as_bytes()))
+            .config_lookup()
+            .weakdep(self.dir.config(), name)
             .cloned()
         else {
             return Vec::new();
@@ -605,7 +606,7 @@ impl Context {
             };
         }
         let name = self.e(id).name.clone();
-        if self.dir.config().is_blacklisted(name.as_bytes())
+        if self.dir.config_lookup().is_blacklisted(name.as_bytes())
             && ((self.e(id).alias.is_some() && flags.apply_blacklist_alias_only)
                 || flags.apply_blacklist_all
                 || flags.apply_blacklist)
@@ -617,7 +618,7 @@ impl Context {
             list.retain(|&m| {
                 !self
                     .dir
-                    .config()
+                    .config_lookup()
                     .is_blacklisted(self.entries[m.0].name.as_bytes())
             });
             if list.is_empty() {

@@ -14,7 +14,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use crate::builtin;
-use crate::config::ModprobeConfig;
+use crate::config::{ConfigLookup, ModprobeConfig};
 use crate::error::{errno, Error, Result};
 use crate::index::Index;
 use crate::kmod::{modname_normalize, path_to_modname, string_lossy, Builtin, MODULE_DIRECTORY};
@@ -121,6 +121,7 @@ pub struct ModuleDir {
     dirname: PathBuf,
     indexes: [OnceCell<Option<Index>>; 5],
     config: ModprobeConfig,
+    lookup: ConfigLookup,
 }
 
 impl ModuleDir {
@@ -131,6 +132,7 @@ impl ModuleDir {
             dirname: absolute_from_cwd(dirname)?,
             indexes: Default::default(),
             config: ModprobeConfig::default(),
+            lookup: ConfigLookup::default(),
         })
     }
 
@@ -138,12 +140,19 @@ impl ModuleDir {
     /// lines first, its `install`/`remove` lines after the symbols), as
     /// libkmod's lookup does for `modinfo`.
     pub fn set_config(&mut self, config: ModprobeConfig) {
+        self.lookup = ConfigLookup::new(&config);
         self.config = config;
     }
 
     /// The configuration lookups consult (empty unless set).
     pub fn config(&self) -> &ModprobeConfig {
         &self.config
+    }
+
+    /// The configuration's lists indexed by module field (answers to
+    /// "which lines name this module" without scanning them).
+    pub fn config_lookup(&self) -> &ConfigLookup {
+        &self.lookup
     }
 
     /// The module directory the tools use for `-b ROOT` and `-k VERSION`:
@@ -237,10 +246,9 @@ impl ModuleDir {
     pub fn lookup(&self, given: &str) -> Result<Vec<FoundModule>> {
         let alias = alias_normalize(given)?;
         let found: Vec<FoundModule> = self
-            .config
-            .aliases
-            .iter()
-            .filter(|a| crate::compat::fnmatch::fnmatch(&a.pattern, alias.as_bytes()))
+            .lookup
+            .aliases(&self.config, alias.as_bytes())
+            .into_iter()
             .map(|a| {
                 let mut m = FoundModule::named(&String::from_utf8_lossy(&a.modname));
                 m.alias = Some(String::from_utf8_lossy(&a.pattern).into_owned());
@@ -260,11 +268,10 @@ impl ModuleDir {
                 return Ok(found);
             }
         }
-        let commands = [&self.config.install_commands, &self.config.remove_commands];
-        if let Some(c) = commands
-            .iter()
-            .find_map(|list| list.iter().find(|c| c.modname == alias.as_bytes()))
-        {
+        if let Some(c) = [true, false].into_iter().find_map(|install| {
+            self.lookup
+                .command_named(&self.config, install, alias.as_bytes())
+        }) {
             return Ok(vec![FoundModule::named(&String::from_utf8_lossy(
                 &c.modname,
             ))]);
