@@ -39,8 +39,20 @@ pub(crate) const LONG_OPTS: &[LongOpt] = &[
     LongOpt::new("version", HasArg::No, 'V' as i32),
     LongOpt::new("help", HasArg::No, 'h' as i32),
     LongOpt::new("modkit-cache", HasArg::Required, 'm' as i32),
+    LongOpt::new("no-cache", HasArg::No, 0),
 ];
 const MODKIT_CACHE: usize = 16;
+const NO_CACHE: usize = 17;
+
+/// Which metadata cache a run uses.
+enum CacheChoice {
+    /// `modkit::depmod::cache::default_path` (when it gives one).
+    Default,
+    /// `--no-cache`.
+    Off,
+    /// `--modkit-cache=FILE`.
+    File(PathBuf),
+}
 
 /// The library's standard output: the tool's, buffered like glibc's.
 struct ToStdout<'a>(&'a mut Stdout);
@@ -142,6 +154,7 @@ fn run(args: Vec<OsString>, prog: &str, log: &mut Log, out: &mut Stdout) -> u8 {
     let mut opts = Options::default();
     let mut all = false;
     let mut config_paths: Vec<Vec<u8>> = Vec::new();
+    let mut cache = CacheChoice::Default;
     let mut getopt = Getopt::new(args, SHORT_OPTS, LONG_OPTS);
     for opt in getopt.by_ref() {
         let opt = match opt {
@@ -151,6 +164,10 @@ fn run(args: Vec<OsString>, prog: &str, log: &mut Log, out: &mut Stdout) -> u8 {
                 return 1;
             }
         };
+        if opt.long_index == Some(NO_CACHE) {
+            cache = CacheChoice::Off;
+            continue;
+        }
         let arg = opt.arg.unwrap_or_default();
         let bytes = arg.as_encoded_bytes().to_vec();
         match u8::try_from(opt.val).map(char::from).unwrap_or('\0') {
@@ -164,7 +181,7 @@ fn run(args: Vec<OsString>, prog: &str, log: &mut Log, out: &mut Stdout) -> u8 {
                     return 1;
                 }
             },
-            'm' if opt.long_index == Some(MODKIT_CACHE) => opts.cache = Some(PathBuf::from(arg)),
+            'm' if opt.long_index == Some(MODKIT_CACHE) => cache = CacheChoice::File(arg.into()),
             'm' => opts.module_directory = bytes,
             'o' => match absolute(&arg) {
                 Some(p) => opts.out_root = Some(p),
@@ -230,6 +247,18 @@ fn run(args: Vec<OsString>, prog: &str, log: &mut Log, out: &mut Stdout) -> u8 {
     opts.all = all || opts.modules.is_empty();
     if !config_paths.is_empty() {
         opts.config_paths = Some(config_paths);
+    }
+    match cache {
+        CacheChoice::Default => {
+            opts.cache = modkit::depmod::cache::default_path(
+                &opts.root,
+                opts.out_root.as_deref(),
+                &opts.kversion,
+            );
+            opts.cache_is_default = true;
+        }
+        CacheChoice::Off => {}
+        CacheChoice::File(path) => opts.cache = Some(path),
     }
     debug_assert!(opts.verbose >= DEFAULT_VERBOSE);
     log.priority = opts.verbose;

@@ -11,6 +11,7 @@ use super::{cache, cat, os, serr, Depmod};
 use crate::compression::{self, Compression};
 use crate::elf::{DependencySymbol, Elf, Symbol};
 use crate::error::{errno, errno_of, Errno};
+use crate::kmod::Level;
 
 /// What depmod reads from one module file (each `Err` is an errno).
 #[derive(Debug, Clone)]
@@ -120,6 +121,12 @@ impl Depmod<'_> {
                 new.insert(k, f.clone());
             }
         }
+        if self.opts.cache_is_default {
+            // the default place: made below an existing var/cache
+            if let Some(dir) = cache_path.parent() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+        }
         let err = new
             .save(cache_path)
             .err()
@@ -173,7 +180,11 @@ impl Depmod<'_> {
     pub(super) fn load_modules(&mut self) {
         let (facts, cache_error) = self.read_all_facts();
         if let Some(e) = cache_error {
-            self.log.warn(format!("{e}\n").as_bytes());
+            if self.opts.cache_is_default {
+                self.log.log(Level::Notice, format!("{e}\n").as_bytes());
+            } else {
+                self.log.warn(format!("{e}\n").as_bytes());
+            }
         }
         for (i, f) in facts.into_iter().enumerate() {
             let load_log = f.load_log.as_ref().map(|s| cat(&[s.as_bytes(), b"\n"]));

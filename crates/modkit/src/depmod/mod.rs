@@ -86,8 +86,14 @@ pub struct Options {
     pub quick: bool,
     /// Module files given on the command line (used without `all`).
     pub modules: Vec<Vec<u8>>,
-    /// A metadata cache file to read and update (modkit only).
+    /// A metadata cache file to read and update (modkit only); see
+    /// [`cache::default_path`] for the one the `depmod` tool uses unless
+    /// told otherwise.
     pub cache: Option<PathBuf>,
+    /// The cache is the default one, not asked for: its directory is made
+    /// when missing, and failing to write it is only an info message
+    /// (`-v`), not a warning.
+    pub cache_is_default: bool,
     /// Threads for reading modules; 0 for one per core.
     pub threads: usize,
 }
@@ -111,6 +117,7 @@ impl Default for Options {
             quick: false,
             modules: Vec::new(),
             cache: None,
+            cache_is_default: false,
             threads: 0,
         }
     }
