@@ -14,7 +14,6 @@
 //! empty cache (the run then reads every module, and the outputs are the
 //! same); saving writes a temporary file and renames it into place.
 
-use std::collections::HashMap;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -90,7 +89,7 @@ impl CacheKey {
 /// The cache: module facts by key.
 #[derive(Default, Debug)]
 pub struct MetadataCache {
-    entries: HashMap<CacheKey, ModuleFacts>,
+    entries: foldhash::HashMap<CacheKey, ModuleFacts>,
 }
 
 impl MetadataCache {
@@ -134,15 +133,41 @@ impl MetadataCache {
         crate::fsutil::write_atomic(path, &self.encode())
     }
 
+    /// The facts of an unchanged file, taken out of the cache (no copy).
+    pub fn take(&mut self, key: &CacheKey) -> Option<ModuleFacts> {
+        self.entries.remove(key)
+    }
+
+    /// Writes a cache holding exactly `entries` to `path`, atomically, as
+    /// [`MetadataCache::save`] would write a cache of them (without
+    /// building one).
+    pub fn save_entries(path: &Path, entries: &[(&CacheKey, &ModuleFacts)]) -> std::io::Result<()> {
+        crate::fsutil::write_atomic(path, &encode(entries.to_vec()))
+    }
+
     fn encode(&self) -> Vec<u8> {
-        let mut w = Vec::with_capacity(self.entries.len() * 4096);
+        encode(self.entries.iter().collect())
+    }
+}
+
+/// The file's bytes for these entries (later duplicates of a key win, as
+/// inserting them into a cache would).
+fn encode(mut entries: Vec<(&CacheKey, &ModuleFacts)>) -> Vec<u8> {
+    entries.sort_by(|a, b| a.0.path.cmp(&b.0.path));
+    entries.dedup_by(|later, earlier| {
+        if later.0 == earlier.0 {
+            *earlier = *later;
+            true
+        } else {
+            false
+        }
+    });
+    {
+        let mut w = Vec::with_capacity(entries.len() * 4096);
         w.extend_from_slice(MAGIC);
         put_u32(&mut w, VERSION);
-        put_u64(&mut w, self.entries.len() as u64);
-        let mut keys: Vec<&CacheKey> = self.entries.keys().collect();
-        keys.sort_by(|a, b| a.path.cmp(&b.path));
-        for k in keys {
-            let f = &self.entries[k];
+        put_u64(&mut w, entries.len() as u64);
+        for (k, f) in entries {
             put_bytes(&mut w, &k.path);
             put_u64(&mut w, k.size);
             w.extend_from_slice(&k.mtime_ns.to_le_bytes());
@@ -319,7 +344,7 @@ fn decode(data: &[u8]) -> Option<MetadataCache> {
         return None;
     }
     let n = r.count(48)?;
-    let mut entries = HashMap::with_capacity(n);
+    let mut entries = foldhash::HashMap::with_capacity_and_hasher(n, Default::default());
     for _ in 0..n {
         let path = r.bytes()?.to_vec();
         let size = r.u64()?;

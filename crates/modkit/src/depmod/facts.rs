@@ -90,15 +90,17 @@ impl Depmod<'_> {
         let Some(cache_path) = &self.opts.cache else {
             return (self.read_facts(&all), None);
         };
-        let old = cache::MetadataCache::load(cache_path);
+        let mut old = cache::MetadataCache::load(cache_path);
+        let old_len = old.len();
         let keys: Vec<Option<cache::CacheKey>> =
             all.iter().map(|p| cache::CacheKey::of(os(p))).collect();
         let mut facts: Vec<Option<ModuleFacts>> = keys
             .iter()
-            .map(|k| k.as_ref().and_then(|k| old.get(k)).cloned())
+            .map(|k| k.as_ref().and_then(|k| old.take(k)))
             .collect();
+        drop(old);
         let missing: Vec<usize> = (0..all.len()).filter(|&i| facts[i].is_none()).collect();
-        let unchanged = missing.is_empty() && old.len() == all.len();
+        let unchanged = missing.is_empty() && old_len == all.len();
         let read = self.read_facts(&missing.iter().map(|&i| all[i]).collect::<Vec<_>>());
         for (i, f) in missing.into_iter().zip(read) {
             facts[i] = Some(f);
@@ -115,20 +117,18 @@ impl Depmod<'_> {
         }
         // The new cache holds exactly the modules of this run: entries of
         // deleted or changed files are dropped.
-        let mut new = cache::MetadataCache::default();
-        for (k, f) in keys.into_iter().zip(&facts) {
-            if let Some(k) = k {
-                new.insert(k, f.clone());
-            }
-        }
+        let entries: Vec<(&cache::CacheKey, &ModuleFacts)> = keys
+            .iter()
+            .zip(&facts)
+            .filter_map(|(k, f)| k.as_ref().map(|k| (k, f)))
+            .collect();
         if self.opts.cache_is_default {
             // the default place: made below an existing var/cache
             if let Some(dir) = cache_path.parent() {
                 let _ = std::fs::create_dir_all(dir);
             }
         }
-        let err = new
-            .save(cache_path)
+        let err = cache::MetadataCache::save_entries(cache_path, &entries)
             .err()
             .map(|e| format!("could not write cache {}: {e}", cache_path.display()));
         (facts, err)
