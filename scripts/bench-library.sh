@@ -6,7 +6,11 @@
 #   - `modprobe -a -D` of 2,000 concrete alias strings (every 13th pattern
 #     of modules.alias made concrete: `*` dropped, `?` -> 0, a bracket
 #     expression -> its first character),
-#   - `modinfo -F firmware` of every module of the tree, by name.
+#   - `modinfo -F firmware` of every module of the tree, by name;
+#   - the same 2,000 names and aliases through the library
+#     (modkit::closure::ModuleDb::closure_modules, examples/closure-bench.rs)
+#     from 1 and 2 threads sharing one database, in-process (no start-up),
+#     against kmod's whole `modprobe -a -D` process.
 # Outputs (stdout and stderr) are compared first; a difference stops the run.
 # Prints the best of RUNS (default 3) wall times per side and the ratio
 # modkit/kmod.
@@ -16,8 +20,10 @@
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 cache=$("$here/scripts/refs.sh" tools trees)
-[ "${1:-}" = "--build" ] && (cd "$here" && cargo build --release -q -p modkit-cli)
+[ "${1:-}" = "--build" ] && (cd "$here" && cargo build --release -q -p modkit-cli &&
+    cargo build --release -q -p modkit --example closure-bench)
 modkit=${CARGO_TARGET_DIR:-$here/target}/release/modkit
+lib=${CARGO_TARGET_DIR:-$here/target}/release/examples/closure-bench
 [ -x "$modkit" ] || { echo "build first: cargo build --release" >&2; exit 1; }
 runs=${RUNS:-3}
 refroot=$cache/ref/root
@@ -57,6 +63,16 @@ measure() {
         printf "  %-34s kmod %8.1f ms   modkit %8.1f ms   ratio %.2f\n", l, k/1e6, m/1e6, m/k }'
 }
 
+# label, list, root, version: the library from 1 and 2 threads against
+# kmod's last measured time ($k)
+library() {
+    [ -x "$lib" ] || return 0
+    "$lib" "$3" "$4" "$2" 1 2 | while read -r threads ms found; do
+        awk -v l="$1, $threads thread(s)" -v k="$k" -v m="$ms" 'BEGIN {
+            printf "  %-34s kmod %8.1f ms   modkit %8.1f ms   ratio %.2f\n", l, k/1e6, m, m*1e6/k }'
+    done
+}
+
 echo "many lookups in one process, best of $runs"
 for t in 6.12 6.1; do
     tree=$cache/trees/$t
@@ -68,6 +84,8 @@ for t in 6.12 6.1; do
     sed 's/:.*//; s,.*/,,; s/\.ko.*//' "$dir/modules.dep" > "$tmp/all"
     echo "$ver ($(wc -l < "$tmp/all") modules)"
     measure "modprobe -a -D, $(wc -l < "$tmp/names") names" modprobe "$tmp/names" -d "$tree" -S "$ver" -a -D
+    library "library, names" "$tmp/names" "$tree" "$ver"
     measure "modprobe -a -D, $(wc -l < "$tmp/aliases") aliases" modprobe "$tmp/aliases" -d "$tree" -S "$ver" -a -D
+    library "library, aliases" "$tmp/aliases" "$tree" "$ver"
     measure "modinfo -F firmware, $(wc -l < "$tmp/all") names" modinfo "$tmp/all" -b "$tree" -k "$ver" -F firmware
 done

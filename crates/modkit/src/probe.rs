@@ -38,6 +38,7 @@
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
+use std::sync::Arc;
 
 use crate::config::ModprobeConfig;
 use crate::error::{errno, errno_of, strerror, Errno, Result};
@@ -124,6 +125,37 @@ pub enum ProbeAction<'a> {
     },
 }
 
+/// Why a module is in a probe list or a closure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Why {
+    /// It was asked for (by name, alias or symbol).
+    Requested,
+    /// A `modules.dep` dependency of the module before it that pulled it
+    /// in.
+    Dependency,
+    /// A `softdep ... pre:` module (loaded before the module naming it).
+    PreSoftdep,
+    /// A `softdep ... post:` module (loaded after the module naming it).
+    PostSoftdep,
+    /// A `weakdep` module: not loaded by modprobe, but one the module may
+    /// ask for at run time (initramfs builders include them).
+    Weakdep,
+}
+
+impl Why {
+    /// The word used in modkit's JSON outputs: `requested`, `dep`,
+    /// `pre-softdep`, `post-softdep`, `weakdep`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Why::Requested => "requested",
+            Why::Dependency => "dep",
+            Why::PreSoftdep => "pre-softdep",
+            Why::PostSoftdep => "post-softdep",
+            Why::Weakdep => "weakdep",
+        }
+    }
+}
+
 /// How a probe ended without error.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ProbeOutcome {
@@ -136,13 +168,15 @@ pub enum ProbeOutcome {
 /// A module directory, its configuration and the running kernel, with
 /// libkmod's module pool.
 pub struct Context {
-    dir: ModuleDir,
+    dir: Arc<ModuleDir>,
     kernel: KernelState,
     entries: Vec<Entry>,
     pool: foldhash::HashMap<String, ModuleId>,
     /// Whether each module file asked about exists (the `stat` libkmod
     /// repeats for every dependency edge, done once per file here).
     exists: foldhash::HashMap<PathBuf, std::result::Result<(), Errno>>,
+    /// The list the last [`Context::probe_insert`] walked, with reasons.
+    last_plan: Vec<(ModuleId, Why)>,
     log: Rc<dyn Logger>,
 }
 
@@ -159,14 +193,22 @@ impl Context {
     pub fn new(moddir: &Path, config: ModprobeConfig, log: Rc<dyn Logger>) -> Result<Context> {
         let mut dir = ModuleDir::new(moddir)?;
         dir.set_config(config);
-        Ok(Context {
+        Ok(Context::with_module_dir(Arc::new(dir), log))
+    }
+
+    /// A context over a module directory shared with other contexts
+    /// (each thread its own context, one [`ModuleDir`] for all; its
+    /// configuration is the one set on it). Nothing is read yet.
+    pub fn with_module_dir(dir: Arc<ModuleDir>, log: Rc<dyn Logger>) -> Context {
+        Context {
             dir,
             kernel: KernelState::new(),
             entries: Vec::new(),
             pool: Default::default(),
             exists: Default::default(),
+            last_plan: Vec::new(),
             log,
-        })
+        }
     }
 
     /// Reads the kernel's module state under `root` instead of `/`
@@ -529,15 +571,15 @@ impl Context {
         self.lookup_names(&wd.weak)
     }
 
-    fn fill_softdep(&mut self, id: ModuleId, list: &mut Vec<ModuleId>) {
+    fn fill_softdep(&mut self, id: ModuleId, why: Why, list: &mut Vec<(ModuleId, Why)>) {
         let (pre, post) = self.softdeps(id);
         for &m in &pre {
-            self.probe_list_of(m, false, false, list);
+            self.probe_list_of(m, false, false, Why::PreSoftdep, list);
         }
-        list.push(id);
+        list.push((id, why));
         self.em(id).ignorecmd = !pre.is_empty() || !post.is_empty();
         for &m in &post {
-            self.probe_list_of(m, false, false, list);
+            self.probe_list_of(m, false, false, Why::PostSoftdep, list);
         }
     }
 
@@ -546,7 +588,8 @@ impl Context {
         id: ModuleId,
         required: bool,
         ignorecmd: bool,
-        list: &mut Vec<ModuleId>,
+        why: Why,
+        list: &mut Vec<(ModuleId, Why)>,
     ) {
         if self.e(id).visited {
             return;
@@ -560,26 +603,52 @@ impl Context {
             }
         }
         for &d in &deps {
-            self.fill_softdep(d, list);
+            self.fill_softdep(d, Why::Dependency, list);
         }
         if ignorecmd {
-            list.push(id);
+            list.push((id, why));
             self.em(id).ignorecmd = true;
         } else {
-            self.fill_softdep(id, list);
+            self.fill_softdep(id, why, list);
         }
     }
 
     /// Everything loading the module takes, in loading order (kmod's probe
     /// list; a module may appear more than once, as in kmod).
     pub fn probe_list(&mut self, id: ModuleId, ignore_command: bool) -> Vec<ModuleId> {
+        self.probe_list_why(id, ignore_command, Why::Requested)
+            .into_iter()
+            .map(|(m, _)| m)
+            .collect()
+    }
+
+    /// [`Context::probe_list`], each module with why it is there: `why`
+    /// for `id` itself; [`Why::Dependency`] for a `modules.dep`
+    /// dependency of the module that pulled it in, [`Why::PreSoftdep`] /
+    /// [`Why::PostSoftdep`] for a softdep's module (its own dependencies
+    /// being dependencies again).
+    pub fn probe_list_why(
+        &mut self,
+        id: ModuleId,
+        ignore_command: bool,
+        why: Why,
+    ) -> Vec<(ModuleId, Why)> {
         for e in &mut self.entries {
             e.visited = false;
             e.required = false;
         }
         let mut list = Vec::new();
-        self.probe_list_of(id, true, ignore_command, &mut list);
+        self.probe_list_of(id, true, ignore_command, why, &mut list);
         list
+    }
+
+    /// The modules the last [`Context::probe_insert`] went through, in
+    /// order, each with why it was there (the module itself
+    /// [`Why::Requested`]): one per [`ProbeAction`] it reported, unless
+    /// it stopped at an error. Empty when it loaded nothing (blacklisted,
+    /// already loaded).
+    pub fn last_probe_list(&self) -> &[(ModuleId, Why)] {
+        &self.last_plan
     }
 
     /// Loads the module with what it needs, as
@@ -598,6 +667,7 @@ impl Context {
         extra_options: Option<&[u8]>,
         action: &mut dyn FnMut(ProbeAction<'_>),
     ) -> std::result::Result<ProbeOutcome, Errno> {
+        self.last_plan.clear();
         if !flags.ignore_loaded && self.is_in_kernel(id) {
             return if flags.fail_on_loaded {
                 Err(errno::EEXIST)
@@ -613,18 +683,20 @@ impl Context {
         {
             return Ok(ProbeOutcome::Blacklisted);
         }
-        let mut list = self.probe_list(id, flags.ignore_command);
+        let mut plan = self.probe_list_why(id, flags.ignore_command, Why::Requested);
         if flags.apply_blacklist_all {
-            list.retain(|&m| {
+            plan.retain(|&(m, _)| {
                 !self
                     .dir
                     .config_lookup()
                     .is_blacklisted(self.entries[m.0].name.as_bytes())
             });
-            if list.is_empty() {
+            if plan.is_empty() {
                 return Ok(ProbeOutcome::Blacklisted);
             }
         }
+        let list: Vec<ModuleId> = plan.iter().map(|&(m, _)| m).collect();
+        self.last_plan = plan;
         let mut result = Ok(());
         for m in list {
             let step = self.probe_one(m, id, flags, extra_options, action);

@@ -7,11 +7,11 @@
 //! kmod, only the binary indexes are consulted; a missing or unreadable index
 //! means "not found there", and the lookup goes on with the next source.
 
-use std::cell::OnceCell;
 use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use crate::builtin;
 use crate::config::{ConfigLookup, ModprobeConfig};
@@ -117,9 +117,13 @@ impl FoundModule {
 
 /// One module directory and its indexes, the equivalent of a `kmod_ctx`
 /// without configuration.
+///
+/// `Send + Sync`: the indexes are opened once (whichever thread asks
+/// first) and then only read, so one `ModuleDir` (in an `Arc`) can answer
+/// lookups from many threads, unlike a `kmod_ctx`.
 pub struct ModuleDir {
     dirname: PathBuf,
-    indexes: [OnceCell<Option<Index>>; 5],
+    indexes: [OnceLock<Option<Index>>; 5],
     config: ModprobeConfig,
     lookup: ConfigLookup,
 }
