@@ -158,9 +158,27 @@ pub fn find_firmware(dirs: &[PathBuf], name: &str) -> Option<PathBuf> {
     None
 }
 
+/// The firmware module file `path` declares (`modinfo -F firmware`), in
+/// order, each with the file [`find_firmware`] finds for it in `dirs`. A
+/// file that cannot be read declares nothing.
+pub fn module_firmware(path: &Path, dirs: &[PathBuf]) -> Vec<Firmware> {
+    let Ok(info) = Module::open(path).and_then(|m| m.info()) else {
+        return Vec::new();
+    };
+    info.iter()
+        .filter(|e| e.key_str() == "firmware")
+        .map(|e| {
+            let name = e.value_lossy().into_owned();
+            let file = find_firmware(dirs, &name);
+            Firmware { name, file }
+        })
+        .collect()
+}
+
 /// Splits an options string into words at blanks outside double quotes,
-/// as the kernel's `next_arg` does (quotes are kept).
-fn option_words(text: &str) -> Vec<String> {
+/// as the kernel's `next_arg` does (quotes are kept): the options as a
+/// list.
+pub fn option_words(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut word = String::new();
     let mut quoted = false;
@@ -324,17 +342,7 @@ impl ModuleDb {
     /// The firmware module file `path` declares, with the files found.
     /// A file that cannot be read declares nothing.
     pub fn firmware_of(&self, path: &Path) -> Vec<Firmware> {
-        let Ok(info) = Module::open(path).and_then(|m| m.info()) else {
-            return Vec::new();
-        };
-        info.iter()
-            .filter(|e| e.key_str() == "firmware")
-            .map(|e| {
-                let name = e.value_lossy().into_owned();
-                let file = find_firmware(&self.firmware_dirs, &name);
-                Firmware { name, file }
-            })
-            .collect()
+        module_firmware(path, &self.firmware_dirs)
     }
 
     /// Appends module `id`'s probe list (as `modprobe -D` walks it) to
