@@ -39,10 +39,47 @@ pub(crate) const LONG_OPTS: &[LongOpt] = &[
     LongOpt::new("version", HasArg::No, 'V' as i32),
     LongOpt::new("help", HasArg::No, 'h' as i32),
     LongOpt::new("modkit-cache", HasArg::Required, 'm' as i32),
-    LongOpt::new("no-cache", HasArg::No, 0),
 ];
 const MODKIT_CACHE: usize = 16;
-const NO_CACHE: usize = 17;
+
+/// modkit's `--no-cache`, taken out of the arguments before getopt sees
+/// them (full name only), so that kmod's answers to abbreviated and
+/// unknown options (`--n`...) stay byte-identical.
+const NO_CACHE_OPTION: &str = "--no-cache";
+/// [`NO_CACHE_OPTION`] without its dashes (for the man page and completion
+/// tests).
+#[cfg(test)]
+pub(crate) const NO_CACHE_OPTION_NAME: &str = "no-cache";
+
+/// Removes every `--no-cache` before `--` that is not the argument of
+/// another option; whether there was one.
+fn take_no_cache_option(argv: &mut Vec<OsString>) -> bool {
+    let takes_arg = |a: &[u8]| {
+        matches!(a, b"-b" | b"-m" | b"-o" | b"-C" | b"-E" | b"-F" | b"-P")
+            || (a.len() > 2
+                && a.starts_with(b"--")
+                && !a.contains(&b'=')
+                && LONG_OPTS
+                    .iter()
+                    .filter(|o| o.has_arg == HasArg::Required)
+                    .any(|o| format!("--{}", o.name).as_bytes().starts_with(a)))
+    };
+    let mut found = false;
+    let mut i = 1;
+    while i < argv.len() {
+        let a = argv[i].as_encoded_bytes();
+        if a == b"--" {
+            break;
+        }
+        if a == NO_CACHE_OPTION.as_bytes() {
+            argv.remove(i);
+            found = true;
+            continue;
+        }
+        i += if takes_arg(a) { 2 } else { 1 };
+    }
+    found
+}
 
 /// Which metadata cache a run uses.
 enum CacheChoice {
@@ -154,7 +191,12 @@ fn run(args: Vec<OsString>, prog: &str, log: &mut Log, out: &mut Stdout) -> u8 {
     let mut opts = Options::default();
     let mut all = false;
     let mut config_paths: Vec<Vec<u8>> = Vec::new();
-    let mut cache = CacheChoice::Default;
+    let mut args = args;
+    let mut cache = if take_no_cache_option(&mut args) {
+        CacheChoice::Off
+    } else {
+        CacheChoice::Default
+    };
     let mut getopt = Getopt::new(args, SHORT_OPTS, LONG_OPTS);
     for opt in getopt.by_ref() {
         let opt = match opt {
@@ -164,10 +206,6 @@ fn run(args: Vec<OsString>, prog: &str, log: &mut Log, out: &mut Stdout) -> u8 {
                 return 1;
             }
         };
-        if opt.long_index == Some(NO_CACHE) {
-            cache = CacheChoice::Off;
-            continue;
-        }
         let arg = opt.arg.unwrap_or_default();
         let bytes = arg.as_encoded_bytes().to_vec();
         match u8::try_from(opt.val).map(char::from).unwrap_or('\0') {
