@@ -174,9 +174,16 @@ pub struct Context {
     pool: foldhash::HashMap<String, ModuleId>,
     /// Whether each module file asked about exists (the `stat` libkmod
     /// repeats for every dependency edge, done once per file here).
-    exists: foldhash::HashMap<PathBuf, std::result::Result<(), Errno>>,
+    exists: foldhash::HashMap<std::ffi::OsString, std::result::Result<(), Errno>>,
+    /// Module files already turned into modules of the pool.
+    /// (Keyed by the bytes: `Path`'s own hash walks its components.)
+    path_ids: foldhash::HashMap<std::ffi::OsString, ModuleId>,
     /// The list the last [`Context::probe_insert`] walked, with reasons.
     last_plan: Vec<(ModuleId, Why)>,
+    /// Lookups already answered (the same softdep names are looked up for
+    /// every module naming them): what [`Context::lookup`] gave, kept
+    /// only when it had nothing left to do or report on a second call.
+    lookups: foldhash::HashMap<String, Vec<ModuleId>>,
     log: Rc<dyn Logger>,
 }
 
@@ -206,7 +213,9 @@ impl Context {
             entries: Vec::new(),
             pool: Default::default(),
             exists: Default::default(),
+            path_ids: Default::default(),
             last_plan: Vec::new(),
+            lookups: Default::default(),
             log,
         }
     }
@@ -291,12 +300,18 @@ impl Context {
     /// file name; `EEXIST` when a module of that name already has another
     /// file, the stat error when the file is not there.
     pub fn module_from_path(&mut self, path: &Path) -> std::result::Result<ModuleId, Errno> {
+        if let Some(&id) = self.path_ids.get(path.as_os_str()) {
+            // the same file again: the same answer (a module's path, once
+            // set, never changes)
+            self.em(id).builtin = Builtin::No;
+            return Ok(id);
+        }
         let abs = absolute_from_cwd(path).map_err(|e| e.errno())?;
-        match self.exists.get(&abs) {
+        match self.exists.get(abs.as_os_str()) {
             Some(known) => (*known)?,
             None => {
                 let known = std::fs::metadata(&abs).map(drop).map_err(|e| errno_of(&e));
-                self.exists.insert(abs.clone(), known);
+                self.exists.insert(abs.clone().into_os_string(), known);
                 known?;
             }
         }
@@ -318,6 +333,7 @@ impl Context {
             }
         }
         self.em(id).builtin = Builtin::No;
+        self.path_ids.insert(path.as_os_str().to_os_string(), id);
         Ok(id)
     }
 
@@ -350,8 +366,9 @@ impl Context {
     fn resolve_deps(&mut self, id: ModuleId) {
         if !self.e(id).dep_init {
             let mut found = crate::resolve::FoundModule::named(&self.e(id).name);
-            if self.dir.module_path(&mut found).is_some() || !found.dependencies.is_empty() {
-                self.set_depline(id, found.path, &found.dependencies);
+            if self.dir.module_path(&mut found).is_some() || !found.dependencies.trim().is_empty() {
+                let deps = self.dir.dependency_paths(&found);
+                self.set_depline(id, found.path, &deps);
             }
         }
     }
@@ -440,9 +457,13 @@ impl Context {
     /// context's configuration (libkmod's sources and order). Empty when
     /// nothing matches; `EINVAL` for an alias with unbalanced brackets.
     pub fn lookup(&mut self, given: &str) -> Result<Vec<ModuleId>> {
+        if let Some(ids) = self.lookups.get(given) {
+            return Ok(ids.clone());
+        }
         let found = self.dir.lookup(given)?;
         let mut out = Vec::with_capacity(found.len());
-        for f in found {
+        let mut settled = true;
+        for mut f in found {
             let id = match &f.alias {
                 Some(alias) => self.module_from_alias(alias, &f.name),
                 None => self.module_from_name(&f.name),
@@ -450,15 +471,22 @@ impl Context {
             if f.builtin_state() == Builtin::Yes {
                 self.em(id).builtin = Builtin::Yes;
             }
-            match f.command {
+            match f.command.take() {
                 Some((true, cmd)) => self.em(id).install_cmd = Some(Some(cmd)),
                 Some((false, cmd)) => self.em(id).remove_cmd = Some(Some(cmd)),
                 None => {}
             }
             if f.dep_resolved && !self.e(id).dep_init {
-                self.set_depline(id, f.path, &f.dependencies);
+                let deps = self.dir.dependency_paths(&f);
+                self.set_depline(id, f.path, &deps);
+                // a dependency file missing: tried (and reported) again
+                // next time, as libkmod does
+                settled &= self.e(id).dep_init;
             }
             out.push(id);
+        }
+        if settled {
+            self.lookups.insert(given.to_string(), out.clone());
         }
         Ok(out)
     }

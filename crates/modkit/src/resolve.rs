@@ -72,7 +72,9 @@ pub struct FoundModule {
     pub(crate) path: Option<PathBuf>,
     pub(crate) dep_resolved: bool,
     builtin: Builtin,
-    pub(crate) dependencies: Vec<PathBuf>,
+    /// The dependency part of its `modules.dep` line (after the `:`),
+    /// parsed when asked for ([`ModuleDir::dependency_paths`]).
+    pub(crate) dependencies: String,
     /// The `install` (true) or `remove` command line the lookup found the
     /// module by.
     pub(crate) command: Option<(bool, Vec<u8>)>,
@@ -86,7 +88,7 @@ impl FoundModule {
             path: None,
             dep_resolved: false,
             builtin: Builtin::Unknown,
-            dependencies: Vec::new(),
+            dependencies: String::new(),
             command: None,
         }
     }
@@ -358,11 +360,17 @@ impl ModuleDir {
         if m.path.is_none() {
             m.path = Some(self.join(path));
         }
-        m.dependencies = deps
+        m.dependencies = deps.to_string();
+    }
+
+    /// The files of the module's dependencies, from its `modules.dep`
+    /// line, joined to the module directory.
+    pub(crate) fn dependency_paths(&self, m: &FoundModule) -> Vec<PathBuf> {
+        m.dependencies
             .split([' ', '\t'])
             .filter(|s| !s.is_empty())
             .map(|p| self.join(p))
-            .collect();
+            .collect()
     }
 
     fn join(&self, path: &str) -> PathBuf {
@@ -390,7 +398,7 @@ impl ModuleDir {
     /// The module's dependencies (paths from its `modules.dep` line).
     pub fn module_dependencies(&self, m: &mut FoundModule) -> Vec<PathBuf> {
         self.module_path(m);
-        m.dependencies.clone()
+        self.dependency_paths(m)
     }
 
     /// Whether the module is built in, deciding from `modules.builtin.bin`
