@@ -139,7 +139,10 @@ fn help(prog: &str) -> String {
          \n\
          modkit only:\n\
          \t    --modkit-cache=FILE   Keep what was read from each module in FILE and\n\
-         \t                          reuse it while the module file is unchanged\n"
+         \t                          reuse it while the module file is unchanged\n\
+         \t                          (default: BASE/var/cache/modkit/depmod/VERSION\n\
+         \t                          when BASE/var/cache exists; BASE: -o, else -b)\n\
+         \t    --no-cache            Read every module, keep no cache\n"
     )
 }
 
