@@ -42,6 +42,55 @@ pub(crate) const LONG_OPTS: &[LongOpt] = &[
 ];
 const MODKIT_CACHE: usize = 16;
 
+/// modkit's `--no-cache`, taken out of the arguments before getopt sees
+/// them (full name only), so that kmod's answers to abbreviated and
+/// unknown options (`--n`...) stay byte-identical.
+const NO_CACHE_OPTION: &str = "--no-cache";
+/// [`NO_CACHE_OPTION`] without its dashes (for the man page and completion
+/// tests).
+#[cfg(test)]
+pub(crate) const NO_CACHE_OPTION_NAME: &str = "no-cache";
+
+/// Removes every `--no-cache` before `--` that is not the argument of
+/// another option; whether there was one.
+fn take_no_cache_option(argv: &mut Vec<OsString>) -> bool {
+    let takes_arg = |a: &[u8]| {
+        matches!(a, b"-b" | b"-m" | b"-o" | b"-C" | b"-E" | b"-F" | b"-P")
+            || (a.len() > 2
+                && a.starts_with(b"--")
+                && !a.contains(&b'=')
+                && LONG_OPTS
+                    .iter()
+                    .filter(|o| o.has_arg == HasArg::Required)
+                    .any(|o| format!("--{}", o.name).as_bytes().starts_with(a)))
+    };
+    let mut found = false;
+    let mut i = 1;
+    while i < argv.len() {
+        let a = argv[i].as_encoded_bytes();
+        if a == b"--" {
+            break;
+        }
+        if a == NO_CACHE_OPTION.as_bytes() {
+            argv.remove(i);
+            found = true;
+            continue;
+        }
+        i += if takes_arg(a) { 2 } else { 1 };
+    }
+    found
+}
+
+/// Which metadata cache a run uses.
+enum CacheChoice {
+    /// `modkit::depmod::cache::default_path` (when it gives one).
+    Default,
+    /// `--no-cache`.
+    Off,
+    /// `--modkit-cache=FILE`.
+    File(PathBuf),
+}
+
 /// The library's standard output: the tool's, buffered like glibc's.
 struct ToStdout<'a>(&'a mut Stdout);
 
@@ -90,7 +139,10 @@ fn help(prog: &str) -> String {
          \n\
          modkit only:\n\
          \t    --modkit-cache=FILE   Keep what was read from each module in FILE and\n\
-         \t                          reuse it while the module file is unchanged\n"
+         \t                          reuse it while the module file is unchanged\n\
+         \t                          (default: BASE/var/cache/modkit/depmod/VERSION\n\
+         \t                          when BASE/var/cache exists; BASE: -o, else -b)\n\
+         \t    --no-cache            Read every module, keep no cache\n"
     )
 }
 
@@ -142,6 +194,12 @@ fn run(args: Vec<OsString>, prog: &str, log: &mut Log, out: &mut Stdout) -> u8 {
     let mut opts = Options::default();
     let mut all = false;
     let mut config_paths: Vec<Vec<u8>> = Vec::new();
+    let mut args = args;
+    let mut cache = if take_no_cache_option(&mut args) {
+        CacheChoice::Off
+    } else {
+        CacheChoice::Default
+    };
     let mut getopt = Getopt::new(args, SHORT_OPTS, LONG_OPTS);
     for opt in getopt.by_ref() {
         let opt = match opt {
@@ -164,7 +222,7 @@ fn run(args: Vec<OsString>, prog: &str, log: &mut Log, out: &mut Stdout) -> u8 {
                     return 1;
                 }
             },
-            'm' if opt.long_index == Some(MODKIT_CACHE) => opts.cache = Some(PathBuf::from(arg)),
+            'm' if opt.long_index == Some(MODKIT_CACHE) => cache = CacheChoice::File(arg.into()),
             'm' => opts.module_directory = bytes,
             'o' => match absolute(&arg) {
                 Some(p) => opts.out_root = Some(p),
@@ -230,6 +288,18 @@ fn run(args: Vec<OsString>, prog: &str, log: &mut Log, out: &mut Stdout) -> u8 {
     opts.all = all || opts.modules.is_empty();
     if !config_paths.is_empty() {
         opts.config_paths = Some(config_paths);
+    }
+    match cache {
+        CacheChoice::Default => {
+            opts.cache = modkit::depmod::cache::default_path(
+                &opts.root,
+                opts.out_root.as_deref(),
+                &opts.kversion,
+            );
+            opts.cache_is_default = true;
+        }
+        CacheChoice::Off => {}
+        CacheChoice::File(path) => opts.cache = Some(path),
     }
     debug_assert!(opts.verbose >= DEFAULT_VERBOSE);
     log.priority = opts.verbose;

@@ -34,6 +34,43 @@ pub(crate) const LONG_OPTS: &[LongOpt] = &[
     LongOpt::new("help", HasArg::No, 'h' as i32),
 ];
 
+/// modkit's `--json`, taken out of the arguments before getopt sees them
+/// (full name only), so that kmod's messages for abbreviated and unknown
+/// options stay byte-identical (as modprobe's `--format`).
+const JSON_OPTION: &str = "--json";
+/// [`JSON_OPTION`] without its dashes (for the man page and completion tests).
+#[cfg(test)]
+pub(crate) const JSON_OPTION_NAME: &str = "json";
+
+/// Removes every `--json` before `--` that is not the argument of another
+/// option; whether there was one.
+fn take_json_option(argv: &mut Vec<OsString>) -> bool {
+    let takes_arg = |a: &[u8]| {
+        matches!(a, b"-F" | b"-k" | b"-b")
+            || (a.len() > 2
+                && a.starts_with(b"--")
+                && !a.contains(&b'=')
+                && ["--field", "--set-version", "--basedir"]
+                    .iter()
+                    .any(|o| o.as_bytes().starts_with(a)))
+    };
+    let mut found = false;
+    let mut i = 1;
+    while i < argv.len() {
+        let a = argv[i].as_encoded_bytes();
+        if a == b"--" {
+            break;
+        }
+        if a == JSON_OPTION.as_bytes() {
+            argv.remove(i);
+            found = true;
+            continue;
+        }
+        i += if takes_arg(a) { 2 } else { 1 };
+    }
+    found
+}
+
 /// Module file suffixes this build reads (kmod's list plus `.ko.gz`).
 pub const MODULE_SUFFIXES: &[&str] = &[".ko", ".ko.gz", ".ko.xz", ".ko.zst"];
 
@@ -47,6 +84,8 @@ struct Modinfo {
     out: Stdout,
     /// Info of module files read ahead in parallel, by path.
     prefetched: HashMap<PathBuf, modkit::Result<Vec<InfoEntry>>>,
+    /// `--json`: the modules shown, printed as one array at the end.
+    json: Option<Vec<serde_json::Value>>,
 }
 
 /// Entry point: `argv[0]` is the program name.
@@ -57,6 +96,8 @@ pub fn main(args: Vec<OsString>) -> u8 {
     let mut by_name = false;
     let mut kversion: Option<OsString> = None;
     let mut root: Option<OsString> = None;
+    let mut args = args;
+    let json = take_json_option(&mut args);
 
     let mut opts = Getopt::new(args, SHORT_OPTS, LONG_OPTS);
     for opt in opts.by_ref() {
@@ -91,6 +132,12 @@ pub fn main(args: Vec<OsString>) -> u8 {
         }
     }
     let operands = opts.remaining();
+    if json && (field.is_some() || separator == 0) {
+        stdio::stderr(&format!(
+            "{prog}: ERROR: --json shows every field: it cannot be combined with -a, -d, -l, -p, -n, -F or -0.\n"
+        ));
+        return 1;
+    }
     if operands.is_empty() {
         stdio::stderr(&format!("{prog}: ERROR: missing module or filename.\n"));
         return 1;
@@ -151,6 +198,7 @@ pub fn main(args: Vec<OsString>) -> u8 {
         separator,
         out: Stdout::new(),
         prefetched: HashMap::new(),
+        json: json.then(Vec::new),
     };
     tool.prefetch(&dir, &operands, by_name);
     let mut failed = false;
@@ -163,6 +211,11 @@ pub fn main(args: Vec<OsString>) -> u8 {
             tool.by_alias(&dir, operand)
         };
         failed |= !ok;
+    }
+    if let Some(items) = tool.json.take() {
+        let mut text = serde_json::to_string_pretty(&items).unwrap_or_default();
+        text.push('\n');
+        tool.out.write(text.as_bytes());
     }
     if tool.out.close().is_err() {
         return 1;
@@ -186,7 +239,10 @@ fn help(prog: &str) -> String {
          \t-k, --set-version=VERSION   Use kernel VERSION, not the running one\n\
          \t-b, --basedir=DIR           Look for {MODULE_DIRECTORY} under DIR\n\
          \t-V, --version               Show the version\n\
-         \t-h, --help                  Show this help\n"
+         \t-h, --help                  Show this help\n\
+         \n\
+         modkit only:\n\
+         \t    --json                  Print every module's fields as JSON\n"
     )
 }
 
@@ -336,7 +392,7 @@ impl Modinfo {
             Some(p) => p.as_os_str().as_encoded_bytes().to_vec(),
             None => b"(builtin)".to_vec(),
         };
-        if is_builtin {
+        if is_builtin && self.json.is_none() {
             if self.field.is_none() {
                 let label = format!("{:<16}", "name:");
                 self.line(&[label.as_bytes(), m.name.as_bytes()]);
@@ -348,7 +404,7 @@ impl Modinfo {
             self.line(&[&filename]);
             return true;
         }
-        if self.field.is_none() {
+        if self.field.is_none() && self.json.is_none() {
             let label = format!("{:<16}", "filename:");
             self.line(&[label.as_bytes(), &filename]);
         }
@@ -373,6 +429,14 @@ impl Modinfo {
                 return false;
             }
         };
+
+        if self.json.is_some() {
+            let item = self.json_item(m, path.as_deref(), &info);
+            if let Some(items) = &mut self.json {
+                items.push(item);
+            }
+            return true;
+        }
 
         if self.field_is(b"parm") {
             let params = self.collect_params(&info);
@@ -409,6 +473,58 @@ impl Modinfo {
             }
         }
         true
+    }
+
+    /// One module as JSON: `name`, `filename` (null when built in),
+    /// `builtin`, `fields` (every other key, its values in order),
+    /// `signature` (the signature's fields, when signed) and `parameters`
+    /// (name, type, description, as `modinfo -p` lists them).
+    fn json_item(
+        &self,
+        m: &FoundModule,
+        path: Option<&Path>,
+        info: &[InfoEntry],
+    ) -> serde_json::Value {
+        use serde_json::{json, Map, Value};
+        const SIGNATURE: [&str; 5] = ["sig_id", "signer", "sig_key", "sig_hashalgo", "signature"];
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        let mut fields = Map::new();
+        let mut signature = Map::new();
+        for e in info {
+            let key = text(&e.key);
+            if key == "parm" || key == "parmtype" {
+                continue;
+            }
+            if SIGNATURE.contains(&key.as_str()) {
+                // the hex dump without the text layout's line breaks
+                let value = text(&e.value).replace("\n\t\t", "");
+                signature.insert(key, value.into());
+                continue;
+            }
+            if let Value::Array(list) = fields.entry(key).or_insert_with(|| json!([])) {
+                list.push(text(&e.value).into());
+            }
+        }
+        let params: Vec<Value> = self
+            .collect_params(info)
+            .iter()
+            .rev()
+            .map(|p| {
+                json!({
+                    "name": text(p.name),
+                    "type": p.kind.map(text),
+                    "description": p.description.map(text),
+                })
+            })
+            .collect();
+        json!({
+            "name": m.name,
+            "filename": path.map(|p| p.to_string_lossy().into_owned()),
+            "builtin": path.is_none(),
+            "fields": fields,
+            "signature": if signature.is_empty() { Value::Null } else { Value::Object(signature) },
+            "parameters": params,
+        })
     }
 
     fn collect_params<'a>(&self, info: &'a [InfoEntry]) -> Vec<Param<'a>> {

@@ -214,6 +214,9 @@ struct ShownAction {
     path: Option<PathBuf>,
     options: Vec<u8>,
     command: Option<Vec<u8>>,
+    /// Why the module is in the plan (`requested`, `dep`, `pre-softdep`,
+    /// `post-softdep`, `weakdep`).
+    why: &'static str,
 }
 
 /// kmod's `MODPROBE_OPTIONS` splitting: words separated by single spaces
@@ -731,6 +734,30 @@ impl Modprobe {
             };
             out.borrow_mut().write(&line);
         });
+        if structured {
+            let reasons = self.ctx.last_probe_list().to_vec();
+            for (a, (_, why)) in shown.iter_mut().zip(&reasons) {
+                a.why = why.as_str();
+            }
+            // weakdeps: not loaded by modprobe, listed after the plan
+            for &(m, _) in &reasons {
+                for w in self.ctx.weakdeps(m) {
+                    let name = self.ctx.name(w).to_string();
+                    let known = shown.iter().chain(&self.shown).any(|a| a.name == name);
+                    if !known {
+                        let path = self.ctx.path(w);
+                        shown.push(ShownAction {
+                            kind: "weakdep",
+                            name,
+                            path,
+                            options: self.ctx.options(w).unwrap_or_default(),
+                            command: None,
+                            why: "weakdep",
+                        });
+                    }
+                }
+            }
+        }
         self.shown.extend(shown);
         match result {
             Ok(ProbeOutcome::Done | ProbeOutcome::Blacklisted) => Ok(()),
@@ -957,6 +984,18 @@ impl Modprobe {
     }
 
     fn shown_json(&self) -> String {
+        // the kernel's firmware search path under the module directory's
+        // root (DIR/lib/modules/VERSION -> DIR/lib/firmware...)
+        let moddir = self.ctx.dirname();
+        let release = moddir
+            .file_name()
+            .map(|v| v.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let root = moddir
+            .ancestors()
+            .nth(3)
+            .unwrap_or(std::path::Path::new("/"));
+        let firmware_dirs = modkit::closure::firmware_search_path(root, &release);
         let items: Vec<serde_json::Value> = self
             .shown
             .iter()
@@ -973,10 +1012,26 @@ impl Modprobe {
                         String::from_utf8_lossy(c).into_owned().into(),
                     );
                 }
+                let options = String::from_utf8_lossy(&a.options).into_owned();
                 m.insert(
                     "options".into(),
-                    String::from_utf8_lossy(&a.options).into_owned().into(),
+                    modkit::closure::option_words(&options).into(),
                 );
+                m.insert("options_text".into(), options.into());
+                m.insert("why".into(), a.why.into());
+                if let Some(p) = &a.path {
+                    let firmware: Vec<serde_json::Value> =
+                        modkit::closure::module_firmware(p, &firmware_dirs)
+                            .into_iter()
+                            .map(|f| {
+                                serde_json::json!({
+                                    "name": f.name,
+                                    "file": f.file.map(|p| p.to_string_lossy().into_owned()),
+                                })
+                            })
+                            .collect();
+                    m.insert("firmware".into(), firmware.into());
+                }
                 serde_json::Value::Object(m)
             })
             .collect();
@@ -1040,6 +1095,7 @@ impl ShownAction {
                 options,
             } => ShownAction {
                 kind: "install",
+                why: "requested",
                 name: name.to_string(),
                 path: None,
                 options: options.to_vec(),
@@ -1051,6 +1107,7 @@ impl ShownAction {
                 options,
             } => ShownAction {
                 kind: "insmod",
+                why: "requested",
                 name: name.to_string(),
                 path: Some(path.to_path_buf()),
                 options: options.to_vec(),
@@ -1058,6 +1115,7 @@ impl ShownAction {
             },
             ProbeAction::Builtin { name } => ShownAction {
                 kind: "builtin",
+                why: "requested",
                 name: name.to_string(),
                 path: None,
                 options: Vec::new(),
@@ -1065,6 +1123,7 @@ impl ShownAction {
             },
             ProbeAction::Missing { name } => ShownAction {
                 kind: "missing",
+                why: "requested",
                 name: name.to_string(),
                 path: None,
                 options: Vec::new(),

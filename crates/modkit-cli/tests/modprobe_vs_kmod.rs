@@ -474,7 +474,7 @@ fn show_depends_json_and_dot_agree_with_kmod_text() {
             .expect("a JSON array")
             .iter()
             .filter_map(|a| {
-                let opts = a["options"].as_str().unwrap_or("");
+                let opts = a["options_text"].as_str().unwrap_or("");
                 match a["action"].as_str()? {
                     "insmod" => Some(format!("insmod {} {opts}\n", a["path"].as_str()?)),
                     "builtin" => Some(format!("builtin {}\n", a["module"].as_str()?)),
@@ -590,6 +590,97 @@ fn corrupt_indexes_are_reported_like_kmod() {
     // The cases must include kmod's complaint, or they prove nothing.
     assert!(complaints >= 12, "kmod complained only {complaints} times");
     assert_no_failures("corrupt indexes", &failures);
+}
+
+/// `-D --format=json` says why each module is there (which softdep), lists
+/// weakdeps after the plan, gives options as a list, and each module's
+/// firmware (`modinfo -F firmware`'s names, with the file found under the
+/// tree's firmware directory or null).
+#[test]
+fn show_depends_json_has_reasons_weakdeps_options_and_firmware() {
+    if !runs(Tier::Reference) {
+        return;
+    }
+    let tree = Tree::get("6.12");
+    let conf = scratch_dir("modprobe-json-why");
+    let c = conf.path().join("x.conf");
+    std::fs::write(
+        &c,
+        "softdep dummy pre: veth post: macvlan\nweakdep dummy ifb\n\
+         options dummy numdummies=2 x=\"a b\"\n",
+    )
+    .unwrap();
+    let c = c.to_str().unwrap();
+    let mut a = vec![OsString::from("modprobe")];
+    a.extend(base_args(&tree, &["-C", c, "-D", "--format=json", "dummy"]));
+    let out = command(&modkit(), &a, None);
+    assert!(out.status.success(), "{out:?}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
+    let items = v.as_array().expect("an array");
+    let why = |m: &str| {
+        items
+            .iter()
+            .find(|a| a["module"] == m)
+            .and_then(|a| a["why"].as_str())
+            .unwrap_or_else(|| panic!("{m} missing from {v:#}"))
+            .to_string()
+    };
+    assert_eq!(why("veth"), "pre-softdep");
+    assert_eq!(why("dummy"), "requested");
+    assert_eq!(why("macvlan"), "post-softdep");
+    assert_eq!(why("ifb"), "weakdep");
+    let last = items.last().unwrap();
+    assert_eq!(last["action"], "weakdep", "weakdeps come after the plan");
+    let dummy = items.iter().find(|a| a["module"] == "dummy").unwrap();
+    assert_eq!(
+        dummy["options"],
+        serde_json::json!(["numdummies=2", "x=\"a b\""]),
+        "{dummy:#}"
+    );
+
+    // firmware: a module declaring some, against kmod's modinfo
+    let module = "e100";
+    let mi = command(
+        &ref_tool("modinfo"),
+        &[
+            "-b".into(),
+            tree.root.clone().into_os_string(),
+            "-k".into(),
+            OsString::from(&tree.version),
+            "-F".into(),
+            "firmware".into(),
+            module.into(),
+        ],
+        None,
+    );
+    let declared: Vec<String> = String::from_utf8_lossy(&mi.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert!(!declared.is_empty(), "{module} declares no firmware");
+    let mut a = vec![OsString::from("modprobe")];
+    a.extend(base_args(&tree, &["-D", "--format=json", module]));
+    let out = command(&modkit(), &a, None);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
+    let entry = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["module"] == module)
+        .unwrap();
+    let names: Vec<&str> = entry["firmware"]
+        .as_array()
+        .expect("a firmware list")
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, declared);
+    // the tree has no lib/firmware: nothing is found
+    assert!(entry["firmware"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| f["file"].is_null()));
 }
 
 /// `--format=json|dot` shapes `-D`'s output; with any other action it is

@@ -30,6 +30,9 @@ use crate::compat::cstr::until_nul;
 use crate::compat::ctype::isspace;
 use crate::kmod::{logical_lines, ConfDirWords, ConfFiles, Level, Logger};
 
+pub mod lookup;
+pub use lookup::ConfigLookup;
+
 /// The configuration paths kmod 34 (Debian's build) reads by default, in
 /// precedence order.
 pub const DEFAULT_CONFIG_PATHS: &[&str] = &[

@@ -23,6 +23,10 @@
 //! - [`config`] — modprobe.d configuration and the kernel command line.
 //! - [`probe`] — what modprobe does: resolution with configuration, dependencies,
 //!   softdeps, install commands, loading; facts for removal.
+//! - [`closure`] — what loading modules takes, for initramfs builders and
+//!   udev: a `Send + Sync` [`closure::ModuleDb`] answering from many
+//!   threads, module closures with why each module is there and the
+//!   firmware files they declare, batch alias lookups.
 //! - [`depmod`] — generating a module directory's indexes, as kmod's depmod:
 //!   [`depmod::run`] returns what it wrote ([`depmod::DepmodOutputs`]) or why
 //!   it stopped; module facts, search order, dependencies and outputs in their
@@ -72,6 +76,7 @@
 
 pub mod audit;
 pub mod builtin;
+pub mod closure;
 pub mod compat;
 pub mod compression;
 pub mod config;

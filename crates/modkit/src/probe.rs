@@ -35,12 +35,11 @@
 //! # Ok::<(), modkit::Error>(())
 //! ```
 
-use std::collections::HashMap;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
+use std::sync::Arc;
 
-use crate::compat::fnmatch::fnmatch;
 use crate::config::ModprobeConfig;
 use crate::error::{errno, errno_of, strerror, Errno, Result};
 use crate::kernel::{self, Force};
@@ -126,6 +125,37 @@ pub enum ProbeAction<'a> {
     },
 }
 
+/// Why a module is in a probe list or a closure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Why {
+    /// It was asked for (by name, alias or symbol).
+    Requested,
+    /// A `modules.dep` dependency of the module before it that pulled it
+    /// in.
+    Dependency,
+    /// A `softdep ... pre:` module (loaded before the module naming it).
+    PreSoftdep,
+    /// A `softdep ... post:` module (loaded after the module naming it).
+    PostSoftdep,
+    /// A `weakdep` module: not loaded by modprobe, but one the module may
+    /// ask for at run time (initramfs builders include them).
+    Weakdep,
+}
+
+impl Why {
+    /// The word used in modkit's JSON outputs: `requested`, `dep`,
+    /// `pre-softdep`, `post-softdep`, `weakdep`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Why::Requested => "requested",
+            Why::Dependency => "dep",
+            Why::PreSoftdep => "pre-softdep",
+            Why::PostSoftdep => "post-softdep",
+            Why::Weakdep => "weakdep",
+        }
+    }
+}
+
 /// How a probe ended without error.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ProbeOutcome {
@@ -138,10 +168,22 @@ pub enum ProbeOutcome {
 /// A module directory, its configuration and the running kernel, with
 /// libkmod's module pool.
 pub struct Context {
-    dir: ModuleDir,
+    dir: Arc<ModuleDir>,
     kernel: KernelState,
     entries: Vec<Entry>,
-    pool: HashMap<String, ModuleId>,
+    pool: foldhash::HashMap<String, ModuleId>,
+    /// Whether each module file asked about exists (the `stat` libkmod
+    /// repeats for every dependency edge, done once per file here).
+    exists: foldhash::HashMap<std::ffi::OsString, std::result::Result<(), Errno>>,
+    /// Module files already turned into modules of the pool.
+    /// (Keyed by the bytes: `Path`'s own hash walks its components.)
+    path_ids: foldhash::HashMap<std::ffi::OsString, ModuleId>,
+    /// The list the last [`Context::probe_insert`] walked, with reasons.
+    last_plan: Vec<(ModuleId, Why)>,
+    /// Lookups already answered (the same softdep names are looked up for
+    /// every module naming them): what [`Context::lookup`] gave, kept
+    /// only when it had nothing left to do or report on a second call.
+    lookups: foldhash::HashMap<String, Vec<ModuleId>>,
     log: Rc<dyn Logger>,
 }
 
@@ -158,13 +200,24 @@ impl Context {
     pub fn new(moddir: &Path, config: ModprobeConfig, log: Rc<dyn Logger>) -> Result<Context> {
         let mut dir = ModuleDir::new(moddir)?;
         dir.set_config(config);
-        Ok(Context {
+        Ok(Context::with_module_dir(Arc::new(dir), log))
+    }
+
+    /// A context over a module directory shared with other contexts
+    /// (each thread its own context, one [`ModuleDir`] for all; its
+    /// configuration is the one set on it). Nothing is read yet.
+    pub fn with_module_dir(dir: Arc<ModuleDir>, log: Rc<dyn Logger>) -> Context {
+        Context {
             dir,
             kernel: KernelState::new(),
             entries: Vec::new(),
-            pool: HashMap::new(),
+            pool: Default::default(),
+            exists: Default::default(),
+            path_ids: Default::default(),
+            last_plan: Vec::new(),
+            lookups: Default::default(),
             log,
-        })
+        }
     }
 
     /// Reads the kernel's module state under `root` instead of `/`
@@ -247,8 +300,21 @@ impl Context {
     /// file name; `EEXIST` when a module of that name already has another
     /// file, the stat error when the file is not there.
     pub fn module_from_path(&mut self, path: &Path) -> std::result::Result<ModuleId, Errno> {
+        if let Some(&id) = self.path_ids.get(path.as_os_str()) {
+            // the same file again: the same answer (a module's path, once
+            // set, never changes)
+            self.em(id).builtin = Builtin::No;
+            return Ok(id);
+        }
         let abs = absolute_from_cwd(path).map_err(|e| e.errno())?;
-        std::fs::metadata(&abs).map_err(|e| errno_of(&e))?;
+        match self.exists.get(abs.as_os_str()) {
+            Some(known) => (*known)?,
+            None => {
+                let known = std::fs::metadata(&abs).map(drop).map_err(|e| errno_of(&e));
+                self.exists.insert(abs.clone().into_os_string(), known);
+                known?;
+            }
+        }
         let name = path_to_modname(path.as_os_str().as_bytes())
             .map(string_lossy)
             .ok_or(errno::ENOENT)?;
@@ -267,6 +333,7 @@ impl Context {
             }
         }
         self.em(id).builtin = Builtin::No;
+        self.path_ids.insert(path.as_os_str().to_os_string(), id);
         Ok(id)
     }
 
@@ -299,8 +366,9 @@ impl Context {
     fn resolve_deps(&mut self, id: ModuleId) {
         if !self.e(id).dep_init {
             let mut found = crate::resolve::FoundModule::named(&self.e(id).name);
-            if self.dir.module_path(&mut found).is_some() || !found.dependencies.is_empty() {
-                self.set_depline(id, found.path, &found.dependencies);
+            if self.dir.module_path(&mut found).is_some() || !found.dependencies.trim().is_empty() {
+                let deps = self.dir.dependency_paths(&found);
+                self.set_depline(id, found.path, &deps);
             }
         }
     }
@@ -389,9 +457,13 @@ impl Context {
     /// context's configuration (libkmod's sources and order). Empty when
     /// nothing matches; `EINVAL` for an alias with unbalanced brackets.
     pub fn lookup(&mut self, given: &str) -> Result<Vec<ModuleId>> {
+        if let Some(ids) = self.lookups.get(given) {
+            return Ok(ids.clone());
+        }
         let found = self.dir.lookup(given)?;
         let mut out = Vec::with_capacity(found.len());
-        for f in found {
+        let mut settled = true;
+        for mut f in found {
             let id = match &f.alias {
                 Some(alias) => self.module_from_alias(alias, &f.name),
                 None => self.module_from_name(&f.name),
@@ -399,15 +471,22 @@ impl Context {
             if f.builtin_state() == Builtin::Yes {
                 self.em(id).builtin = Builtin::Yes;
             }
-            match f.command {
+            match f.command.take() {
                 Some((true, cmd)) => self.em(id).install_cmd = Some(Some(cmd)),
                 Some((false, cmd)) => self.em(id).remove_cmd = Some(Some(cmd)),
                 None => {}
             }
             if f.dep_resolved && !self.e(id).dep_init {
-                self.set_depline(id, f.path, &f.dependencies);
+                let deps = self.dir.dependency_paths(&f);
+                self.set_depline(id, f.path, &deps);
+                // a dependency file missing: tried (and reported) again
+                // next time, as libkmod does
+                settled &= self.e(id).dep_init;
             }
             out.push(id);
+        }
+        if settled {
+            self.lookups.insert(given.to_string(), out.clone());
         }
         Ok(out)
     }
@@ -421,12 +500,13 @@ impl Context {
         }
         let e = self.e(id);
         let mut opts: Option<Vec<u8>> = None;
-        for o in &self.dir.config().options {
-            let matches = o.modname == e.name.as_bytes()
-                || e.alias
-                    .as_deref()
-                    .is_some_and(|a| o.modname == a.as_bytes());
-            if !matches || o.text.is_empty() {
+        let lines = self.dir.config_lookup().options(
+            self.dir.config(),
+            e.name.as_bytes(),
+            e.alias.as_deref().map(str::as_bytes),
+        );
+        for o in lines {
+            if o.text.is_empty() {
                 continue;
             }
             match &mut opts {
@@ -444,15 +524,10 @@ impl Context {
     /// The first `install` (or `remove`) line whose pattern matches the
     /// module name: its command.
     fn first_command(&self, id: ModuleId, install: bool) -> Option<Vec<u8>> {
-        let config = self.dir.config();
-        let list = if install {
-            &config.install_commands
-        } else {
-            &config.remove_commands
-        };
         let name = self.e(id).name.as_bytes();
-        list.iter()
-            .find(|c| fnmatch(&c.modname, name))
+        self.dir
+            .config_lookup()
+            .command(self.dir.config(), install, name)
             .map(|c| c.text.clone())
     }
 
@@ -495,13 +570,11 @@ impl Context {
     /// whose pattern matches its name, each name resolved by
     /// [`Context::lookup`].
     pub fn softdeps(&mut self, id: ModuleId) -> (Vec<ModuleId>, Vec<ModuleId>) {
-        let name = self.e(id).name.clone();
+        let name = self.e(id).name.as_bytes();
         let Some(sd) = self
             .dir
-            .config()
-            .softdeps
-            .iter()
-            .find(|s| fnmatch(&s.modname, name.as_bytes()))
+            .config_lookup()
+            .softdep(self.dir.config(), name)
             .cloned()
         else {
             return (Vec::new(), Vec::new());
@@ -514,13 +587,11 @@ impl Context {
     /// The module's weakdeps from the first `weakdep` line whose pattern
     /// matches its name, each resolved by [`Context::lookup`].
     pub fn weakdeps(&mut self, id: ModuleId) -> Vec<ModuleId> {
-        let name = self.e(id).name.clone();
+        let name = self.e(id).name.as_bytes();
         let Some(wd) = self
             .dir
-            .config()
-            .weakdeps
-            .iter()
-            .find(|s| fnmatch(&s.modname, name.as_bytes()))
+            .config_lookup()
+            .weakdep(self.dir.config(), name)
             .cloned()
         else {
             return Vec::new();
@@ -528,15 +599,15 @@ impl Context {
         self.lookup_names(&wd.weak)
     }
 
-    fn fill_softdep(&mut self, id: ModuleId, list: &mut Vec<ModuleId>) {
+    fn fill_softdep(&mut self, id: ModuleId, why: Why, list: &mut Vec<(ModuleId, Why)>) {
         let (pre, post) = self.softdeps(id);
         for &m in &pre {
-            self.probe_list_of(m, false, false, list);
+            self.probe_list_of(m, false, false, Why::PreSoftdep, list);
         }
-        list.push(id);
+        list.push((id, why));
         self.em(id).ignorecmd = !pre.is_empty() || !post.is_empty();
         for &m in &post {
-            self.probe_list_of(m, false, false, list);
+            self.probe_list_of(m, false, false, Why::PostSoftdep, list);
         }
     }
 
@@ -545,7 +616,8 @@ impl Context {
         id: ModuleId,
         required: bool,
         ignorecmd: bool,
-        list: &mut Vec<ModuleId>,
+        why: Why,
+        list: &mut Vec<(ModuleId, Why)>,
     ) {
         if self.e(id).visited {
             return;
@@ -559,26 +631,52 @@ impl Context {
             }
         }
         for &d in &deps {
-            self.fill_softdep(d, list);
+            self.fill_softdep(d, Why::Dependency, list);
         }
         if ignorecmd {
-            list.push(id);
+            list.push((id, why));
             self.em(id).ignorecmd = true;
         } else {
-            self.fill_softdep(id, list);
+            self.fill_softdep(id, why, list);
         }
     }
 
     /// Everything loading the module takes, in loading order (kmod's probe
     /// list; a module may appear more than once, as in kmod).
     pub fn probe_list(&mut self, id: ModuleId, ignore_command: bool) -> Vec<ModuleId> {
+        self.probe_list_why(id, ignore_command, Why::Requested)
+            .into_iter()
+            .map(|(m, _)| m)
+            .collect()
+    }
+
+    /// [`Context::probe_list`], each module with why it is there: `why`
+    /// for `id` itself; [`Why::Dependency`] for a `modules.dep`
+    /// dependency of the module that pulled it in, [`Why::PreSoftdep`] /
+    /// [`Why::PostSoftdep`] for a softdep's module (its own dependencies
+    /// being dependencies again).
+    pub fn probe_list_why(
+        &mut self,
+        id: ModuleId,
+        ignore_command: bool,
+        why: Why,
+    ) -> Vec<(ModuleId, Why)> {
         for e in &mut self.entries {
             e.visited = false;
             e.required = false;
         }
         let mut list = Vec::new();
-        self.probe_list_of(id, true, ignore_command, &mut list);
+        self.probe_list_of(id, true, ignore_command, why, &mut list);
         list
+    }
+
+    /// The modules the last [`Context::probe_insert`] went through, in
+    /// order, each with why it was there (the module itself
+    /// [`Why::Requested`]): one per [`ProbeAction`] it reported, unless
+    /// it stopped at an error. Empty when it loaded nothing (blacklisted,
+    /// already loaded).
+    pub fn last_probe_list(&self) -> &[(ModuleId, Why)] {
+        &self.last_plan
     }
 
     /// Loads the module with what it needs, as
@@ -597,6 +695,7 @@ impl Context {
         extra_options: Option<&[u8]>,
         action: &mut dyn FnMut(ProbeAction<'_>),
     ) -> std::result::Result<ProbeOutcome, Errno> {
+        self.last_plan.clear();
         if !flags.ignore_loaded && self.is_in_kernel(id) {
             return if flags.fail_on_loaded {
                 Err(errno::EEXIST)
@@ -605,25 +704,27 @@ impl Context {
             };
         }
         let name = self.e(id).name.clone();
-        if self.dir.config().is_blacklisted(name.as_bytes())
+        if self.dir.config_lookup().is_blacklisted(name.as_bytes())
             && ((self.e(id).alias.is_some() && flags.apply_blacklist_alias_only)
                 || flags.apply_blacklist_all
                 || flags.apply_blacklist)
         {
             return Ok(ProbeOutcome::Blacklisted);
         }
-        let mut list = self.probe_list(id, flags.ignore_command);
+        let mut plan = self.probe_list_why(id, flags.ignore_command, Why::Requested);
         if flags.apply_blacklist_all {
-            list.retain(|&m| {
+            plan.retain(|&(m, _)| {
                 !self
                     .dir
-                    .config()
+                    .config_lookup()
                     .is_blacklisted(self.entries[m.0].name.as_bytes())
             });
-            if list.is_empty() {
+            if plan.is_empty() {
                 return Ok(ProbeOutcome::Blacklisted);
             }
         }
+        let list: Vec<ModuleId> = plan.iter().map(|&(m, _)| m).collect();
+        self.last_plan = plan;
         let mut result = Ok(());
         for m in list {
             let step = self.probe_one(m, id, flags, extra_options, action);

@@ -7,14 +7,14 @@
 //! kmod, only the binary indexes are consulted; a missing or unreadable index
 //! means "not found there", and the lookup goes on with the next source.
 
-use std::cell::OnceCell;
 use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use crate::builtin;
-use crate::config::ModprobeConfig;
+use crate::config::{ConfigLookup, ModprobeConfig};
 use crate::error::{errno, Error, Result};
 use crate::index::Index;
 use crate::kmod::{modname_normalize, path_to_modname, string_lossy, Builtin, MODULE_DIRECTORY};
@@ -72,7 +72,9 @@ pub struct FoundModule {
     pub(crate) path: Option<PathBuf>,
     pub(crate) dep_resolved: bool,
     builtin: Builtin,
-    pub(crate) dependencies: Vec<PathBuf>,
+    /// The dependency part of its `modules.dep` line (after the `:`),
+    /// parsed when asked for ([`ModuleDir::dependency_paths`]).
+    pub(crate) dependencies: String,
     /// The `install` (true) or `remove` command line the lookup found the
     /// module by.
     pub(crate) command: Option<(bool, Vec<u8>)>,
@@ -86,7 +88,7 @@ impl FoundModule {
             path: None,
             dep_resolved: false,
             builtin: Builtin::Unknown,
-            dependencies: Vec::new(),
+            dependencies: String::new(),
             command: None,
         }
     }
@@ -117,10 +119,15 @@ impl FoundModule {
 
 /// One module directory and its indexes, the equivalent of a `kmod_ctx`
 /// without configuration.
+///
+/// `Send + Sync`: the indexes are opened once (whichever thread asks
+/// first) and then only read, so one `ModuleDir` (in an `Arc`) can answer
+/// lookups from many threads, unlike a `kmod_ctx`.
 pub struct ModuleDir {
     dirname: PathBuf,
-    indexes: [OnceCell<Option<Index>>; 5],
+    indexes: [OnceLock<Option<Index>>; 5],
     config: ModprobeConfig,
+    lookup: ConfigLookup,
 }
 
 impl ModuleDir {
@@ -131,6 +138,7 @@ impl ModuleDir {
             dirname: absolute_from_cwd(dirname)?,
             indexes: Default::default(),
             config: ModprobeConfig::default(),
+            lookup: ConfigLookup::default(),
         })
     }
 
@@ -138,12 +146,19 @@ impl ModuleDir {
     /// lines first, its `install`/`remove` lines after the symbols), as
     /// libkmod's lookup does for `modinfo`.
     pub fn set_config(&mut self, config: ModprobeConfig) {
+        self.lookup = ConfigLookup::new(&config);
         self.config = config;
     }
 
     /// The configuration lookups consult (empty unless set).
     pub fn config(&self) -> &ModprobeConfig {
         &self.config
+    }
+
+    /// The configuration's lists indexed by module field (answers to
+    /// "which lines name this module" without scanning them).
+    pub fn config_lookup(&self) -> &ConfigLookup {
+        &self.lookup
     }
 
     /// The module directory the tools use for `-b ROOT` and `-k VERSION`:
@@ -237,10 +252,9 @@ impl ModuleDir {
     pub fn lookup(&self, given: &str) -> Result<Vec<FoundModule>> {
         let alias = alias_normalize(given)?;
         let found: Vec<FoundModule> = self
-            .config
-            .aliases
-            .iter()
-            .filter(|a| crate::compat::fnmatch::fnmatch(&a.pattern, alias.as_bytes()))
+            .lookup
+            .aliases(&self.config, alias.as_bytes())
+            .into_iter()
             .map(|a| {
                 let mut m = FoundModule::named(&String::from_utf8_lossy(&a.modname));
                 m.alias = Some(String::from_utf8_lossy(&a.pattern).into_owned());
@@ -260,11 +274,10 @@ impl ModuleDir {
                 return Ok(found);
             }
         }
-        let commands = [&self.config.install_commands, &self.config.remove_commands];
-        if let Some(c) = commands
-            .iter()
-            .find_map(|list| list.iter().find(|c| c.modname == alias.as_bytes()))
-        {
+        if let Some(c) = [true, false].into_iter().find_map(|install| {
+            self.lookup
+                .command_named(&self.config, install, alias.as_bytes())
+        }) {
             return Ok(vec![FoundModule::named(&String::from_utf8_lossy(
                 &c.modname,
             ))]);
@@ -347,11 +360,17 @@ impl ModuleDir {
         if m.path.is_none() {
             m.path = Some(self.join(path));
         }
-        m.dependencies = deps
+        m.dependencies = deps.to_string();
+    }
+
+    /// The files of the module's dependencies, from its `modules.dep`
+    /// line, joined to the module directory.
+    pub(crate) fn dependency_paths(&self, m: &FoundModule) -> Vec<PathBuf> {
+        m.dependencies
             .split([' ', '\t'])
             .filter(|s| !s.is_empty())
             .map(|p| self.join(p))
-            .collect();
+            .collect()
     }
 
     fn join(&self, path: &str) -> PathBuf {
@@ -379,7 +398,7 @@ impl ModuleDir {
     /// The module's dependencies (paths from its `modules.dep` line).
     pub fn module_dependencies(&self, m: &mut FoundModule) -> Vec<PathBuf> {
         self.module_path(m);
-        m.dependencies.clone()
+        self.dependency_paths(m)
     }
 
     /// Whether the module is built in, deciding from `modules.builtin.bin`

@@ -63,4 +63,5 @@ complete -c modinfo -s k -l set-version -x -a '(__modkit_modinfo_kernels)' -d 'L
 complete -c modinfo -s b -l basedir -x -a '(__fish_complete_directories)' -d 'Look for /lib/modules under DIR'
 complete -c modinfo -s V -l version -d 'Print the version and exit'
 complete -c modinfo -s h -l help -d 'Print a summary of the options and exit'
+complete -c modinfo -l json -d 'Print every module shown as one JSON array'
 complete -c modinfo -a '(__modkit_modinfo_modules)'

@@ -82,6 +82,16 @@ const FORMAT: &[LongOpt] = &[LongOpt::new(
     HasArg::Required,
     0,
 )];
+const JSON: &[LongOpt] = &[LongOpt::new(
+    crate::modinfo::JSON_OPTION_NAME,
+    HasArg::No,
+    0,
+)];
+const NO_CACHE: &[LongOpt] = &[LongOpt::new(
+    crate::depmod::NO_CACHE_OPTION_NAME,
+    HasArg::No,
+    0,
+)];
 const LEVELS: &[&str] = &[
     "emerg", "alert", "crit", "err", "warn", "notice", "info", "debug",
 ];
@@ -161,12 +171,15 @@ pub(crate) const SPECS: &[ToolSpec] = &[
     ToolSpec {
         name: "depmod",
         section: "8",
-        groups: &[main_group(
-            crate::depmod::SHORT_OPTS,
-            crate::depmod::LONG_OPTS,
-            "depmod",
-            Arg::Kernel,
-        )],
+        groups: &[Group {
+            extra: NO_CACHE,
+            ..main_group(
+                crate::depmod::SHORT_OPTS,
+                crate::depmod::LONG_OPTS,
+                "depmod",
+                Arg::Kernel,
+            )
+        }],
         args: &[
             ("b", Arg::Dir),
             ("m", Arg::Dir),
@@ -313,12 +326,15 @@ pub(crate) const SPECS: &[ToolSpec] = &[
     ToolSpec {
         name: "modinfo",
         section: "8",
-        groups: &[main_group(
-            crate::modinfo::SHORT_OPTS,
-            crate::modinfo::LONG_OPTS,
-            "modinfo",
-            Arg::ModuleOrFile,
-        )],
+        groups: &[Group {
+            extra: JSON,
+            ..main_group(
+                crate::modinfo::SHORT_OPTS,
+                crate::modinfo::LONG_OPTS,
+                "modinfo",
+                Arg::ModuleOrFile,
+            )
+        }],
         args: &[
             (
                 "F",

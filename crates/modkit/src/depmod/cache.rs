@@ -1,6 +1,12 @@
-//! modkit's depmod metadata cache (`depmod --modkit-cache=FILE`): what was
-//! read from each module file, keyed by the file's path, size, mtime, inode
-//! and device, so that a re-run only reads modules that changed.
+//! modkit's depmod metadata cache: what was read from each module file,
+//! keyed by the file's path, size, mtime, inode and device, so that a
+//! re-run only reads modules that changed (what DKMS does: one module
+//! replaced, `depmod -a`).
+//!
+//! Where it lives: [`default_path`] (`/var/cache/modkit/depmod/VERSION`,
+//! under the root's or the output root's `var/cache` with `-b`/`-o`), or
+//! the file `depmod --modkit-cache=FILE` names; `depmod --no-cache` uses
+//! none.
 //!
 //! The file is `MKDC`, a format version, the entries, and a 64-bit
 //! checksum of all that precedes it (a multiply-rotate hash over 64-bit
@@ -8,9 +14,9 @@
 //! empty cache (the run then reads every module, and the outputs are the
 //! same); saving writes a temporary file and renames it into place.
 
-use std::collections::HashMap;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::ModuleFacts;
 use crate::elf::{DependencySymbol, Symbol, SymbolBind};
@@ -19,6 +25,36 @@ use crate::error::Errno;
 const MAGIC: &[u8; 4] = b"MKDC";
 /// Version 2: word-at-a-time checksum (version 1 used byte-wise FNV-1a).
 const VERSION: u32 = 2;
+
+/// Where the cache lives under a root directory: `var/cache/modkit/depmod`.
+pub const DEFAULT_DIR: &str = "var/cache/modkit/depmod";
+
+/// The default cache file of kernel `kversion`:
+/// `BASE/var/cache/modkit/depmod/KVERSION`, where BASE is the output root
+/// (`-o`) when given, else the root (`-b`, `/` by default) — the cache
+/// follows the indexes being written, so depmod writes only under the
+/// tree it was told to write, the cache of an image going into the
+/// image's own `/var/cache`.
+///
+/// `None` (no cache) when `BASE/var/cache` is not a directory: depmod
+/// never creates `var/cache` itself (a bare staging tree given to `-b`
+/// gets nothing but its indexes), only the `modkit/depmod` below it; and
+/// when the version is empty or holds a `/`.
+pub fn default_path(root: &[u8], out_root: Option<&[u8]>, kversion: &[u8]) -> Option<PathBuf> {
+    if kversion.is_empty() || kversion.contains(&b'/') || kversion == b"." || kversion == b".." {
+        return None;
+    }
+    let base = out_root.unwrap_or(root);
+    let base = if base.is_empty() { &b"/"[..] } else { base };
+    let base = Path::new(std::ffi::OsStr::from_bytes(base));
+    if !base.join("var/cache").is_dir() {
+        return None;
+    }
+    Some(
+        base.join(DEFAULT_DIR)
+            .join(std::ffi::OsStr::from_bytes(kversion)),
+    )
+}
 
 /// What identifies a module file's contents without reading it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -53,7 +89,7 @@ impl CacheKey {
 /// The cache: module facts by key.
 #[derive(Default, Debug)]
 pub struct MetadataCache {
-    entries: HashMap<CacheKey, ModuleFacts>,
+    entries: foldhash::HashMap<CacheKey, ModuleFacts>,
 }
 
 impl MetadataCache {
@@ -78,7 +114,6 @@ impl MetadataCache {
     /// Drops the entries whose path `keep` rejects (modules deleted since
     /// the cache was written).
     pub fn retain_paths(&mut self, keep: impl Fn(&Path) -> bool) {
-        use std::os::unix::ffi::OsStrExt;
         self.entries
             .retain(|k, _| keep(Path::new(std::ffi::OsStr::from_bytes(&k.path))));
     }
@@ -98,15 +133,41 @@ impl MetadataCache {
         crate::fsutil::write_atomic(path, &self.encode())
     }
 
+    /// The facts of an unchanged file, taken out of the cache (no copy).
+    pub fn take(&mut self, key: &CacheKey) -> Option<ModuleFacts> {
+        self.entries.remove(key)
+    }
+
+    /// Writes a cache holding exactly `entries` to `path`, atomically, as
+    /// [`MetadataCache::save`] would write a cache of them (without
+    /// building one).
+    pub fn save_entries(path: &Path, entries: &[(&CacheKey, &ModuleFacts)]) -> std::io::Result<()> {
+        crate::fsutil::write_atomic(path, &encode(entries.to_vec()))
+    }
+
     fn encode(&self) -> Vec<u8> {
-        let mut w = Vec::with_capacity(self.entries.len() * 4096);
+        encode(self.entries.iter().collect())
+    }
+}
+
+/// The file's bytes for these entries (later duplicates of a key win, as
+/// inserting them into a cache would).
+fn encode(mut entries: Vec<(&CacheKey, &ModuleFacts)>) -> Vec<u8> {
+    entries.sort_by(|a, b| a.0.path.cmp(&b.0.path));
+    entries.dedup_by(|later, earlier| {
+        if later.0 == earlier.0 {
+            *earlier = *later;
+            true
+        } else {
+            false
+        }
+    });
+    {
+        let mut w = Vec::with_capacity(entries.len() * 4096);
         w.extend_from_slice(MAGIC);
         put_u32(&mut w, VERSION);
-        put_u64(&mut w, self.entries.len() as u64);
-        let mut keys: Vec<&CacheKey> = self.entries.keys().collect();
-        keys.sort_by(|a, b| a.path.cmp(&b.path));
-        for k in keys {
-            let f = &self.entries[k];
+        put_u64(&mut w, entries.len() as u64);
+        for (k, f) in entries {
             put_bytes(&mut w, &k.path);
             put_u64(&mut w, k.size);
             w.extend_from_slice(&k.mtime_ns.to_le_bytes());
@@ -283,7 +344,7 @@ fn decode(data: &[u8]) -> Option<MetadataCache> {
         return None;
     }
     let n = r.count(48)?;
-    let mut entries = HashMap::with_capacity(n);
+    let mut entries = foldhash::HashMap::with_capacity_and_hasher(n, Default::default());
     for _ in 0..n {
         let path = r.bytes()?.to_vec();
         let size = r.u64()?;
@@ -338,6 +399,33 @@ fn decode(data: &[u8]) -> Option<MetadataCache> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The default place follows `-o`, else `-b`, and exists only where
+    /// the base already has `var/cache`.
+    #[test]
+    fn default_place() {
+        let dir = std::env::temp_dir().join(format!("modkit-cache-place-{}", std::process::id()));
+        let (root, out) = (dir.join("root"), dir.join("out"));
+        std::fs::create_dir_all(root.join("var/cache")).unwrap();
+        std::fs::create_dir_all(&out).unwrap();
+        let b = |p: &Path| p.as_os_str().as_bytes().to_vec();
+        assert_eq!(
+            default_path(&b(&root), None, b"6.12.1"),
+            Some(root.join("var/cache/modkit/depmod/6.12.1"))
+        );
+        // -o without var/cache: none, even though the root has one
+        assert_eq!(default_path(&b(&root), Some(&b(&out)), b"6.12.1"), None);
+        std::fs::create_dir_all(out.join("var/cache")).unwrap();
+        assert_eq!(
+            default_path(&b(&root), Some(&b(&out)), b"6.12.1"),
+            Some(out.join("var/cache/modkit/depmod/6.12.1"))
+        );
+        for bad in [&b""[..], b"..", b".", b"a/b"] {
+            assert_eq!(default_path(&b(&root), None, bad), None);
+        }
+        assert_eq!(default_path(&b(&dir), None, b"6.12.1"), None);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     fn sample() -> MetadataCache {
         let mut c = MetadataCache::default();

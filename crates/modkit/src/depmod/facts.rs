@@ -11,6 +11,7 @@ use super::{cache, cat, os, serr, Depmod};
 use crate::compression::{self, Compression};
 use crate::elf::{DependencySymbol, Elf, Symbol};
 use crate::error::{errno, errno_of, Errno};
+use crate::kmod::Level;
 
 /// What depmod reads from one module file (each `Err` is an errno).
 #[derive(Debug, Clone)]
@@ -89,15 +90,17 @@ impl Depmod<'_> {
         let Some(cache_path) = &self.opts.cache else {
             return (self.read_facts(&all), None);
         };
-        let old = cache::MetadataCache::load(cache_path);
+        let mut old = cache::MetadataCache::load(cache_path);
+        let old_len = old.len();
         let keys: Vec<Option<cache::CacheKey>> =
             all.iter().map(|p| cache::CacheKey::of(os(p))).collect();
         let mut facts: Vec<Option<ModuleFacts>> = keys
             .iter()
-            .map(|k| k.as_ref().and_then(|k| old.get(k)).cloned())
+            .map(|k| k.as_ref().and_then(|k| old.take(k)))
             .collect();
+        drop(old);
         let missing: Vec<usize> = (0..all.len()).filter(|&i| facts[i].is_none()).collect();
-        let unchanged = missing.is_empty() && old.len() == all.len();
+        let unchanged = missing.is_empty() && old_len == all.len();
         let read = self.read_facts(&missing.iter().map(|&i| all[i]).collect::<Vec<_>>());
         for (i, f) in missing.into_iter().zip(read) {
             facts[i] = Some(f);
@@ -114,14 +117,18 @@ impl Depmod<'_> {
         }
         // The new cache holds exactly the modules of this run: entries of
         // deleted or changed files are dropped.
-        let mut new = cache::MetadataCache::default();
-        for (k, f) in keys.into_iter().zip(&facts) {
-            if let Some(k) = k {
-                new.insert(k, f.clone());
+        let entries: Vec<(&cache::CacheKey, &ModuleFacts)> = keys
+            .iter()
+            .zip(&facts)
+            .filter_map(|(k, f)| k.as_ref().map(|k| (k, f)))
+            .collect();
+        if self.opts.cache_is_default {
+            // the default place: made below an existing var/cache
+            if let Some(dir) = cache_path.parent() {
+                let _ = std::fs::create_dir_all(dir);
             }
         }
-        let err = new
-            .save(cache_path)
+        let err = cache::MetadataCache::save_entries(cache_path, &entries)
             .err()
             .map(|e| format!("could not write cache {}: {e}", cache_path.display()));
         (facts, err)
@@ -173,7 +180,11 @@ impl Depmod<'_> {
     pub(super) fn load_modules(&mut self) {
         let (facts, cache_error) = self.read_all_facts();
         if let Some(e) = cache_error {
-            self.log.warn(format!("{e}\n").as_bytes());
+            if self.opts.cache_is_default {
+                self.log.log(Level::Notice, format!("{e}\n").as_bytes());
+            } else {
+                self.log.warn(format!("{e}\n").as_bytes());
+            }
         }
         for (i, f) in facts.into_iter().enumerate() {
             let load_log = f.load_log.as_ref().map(|s| cat(&[s.as_bytes(), b"\n"]));

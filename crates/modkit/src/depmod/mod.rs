@@ -37,7 +37,6 @@ mod output;
 mod quick;
 mod search;
 
-use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
 use std::fmt;
 use std::io::Write;
@@ -86,8 +85,14 @@ pub struct Options {
     pub quick: bool,
     /// Module files given on the command line (used without `all`).
     pub modules: Vec<Vec<u8>>,
-    /// A metadata cache file to read and update (modkit only).
+    /// A metadata cache file to read and update (modkit only); see
+    /// [`cache::default_path`] for the one the `depmod` tool uses unless
+    /// told otherwise.
     pub cache: Option<PathBuf>,
+    /// The cache is the default one, not asked for: its directory is made
+    /// when missing, and failing to write it is only an info message
+    /// (`-v`), not a warning.
+    pub cache_is_default: bool,
     /// Threads for reading modules; 0 for one per core.
     pub threads: usize,
 }
@@ -111,6 +116,7 @@ impl Default for Options {
             quick: false,
             modules: Vec::new(),
             cache: None,
+            cache_is_default: false,
             threads: 0,
         }
     }
@@ -292,10 +298,10 @@ pub(crate) struct Depmod<'a> {
     opts: &'a Options,
     pub(crate) dirname: Vec<u8>,
     outdirname: Vec<u8>,
-    by_name: HashMap<Vec<u8>, Mod>,
-    uncrel: HashSet<Vec<u8>>,
+    by_name: foldhash::HashMap<Vec<u8>, Mod>,
+    uncrel: foldhash::HashSet<Vec<u8>>,
     pub(crate) mods: Vec<Mod>,
-    pub(crate) symbols: HashMap<Vec<u8>, Sym>,
+    pub(crate) symbols: foldhash::HashMap<Vec<u8>, Sym>,
     /// Set while kmod would hold a library context: its `-vv` messages
     /// name it by address ("registered" / "released"); modkit prints the
     /// address of its own state in the same places.
@@ -321,10 +327,10 @@ pub fn run(
         opts,
         dirname: Vec::new(),
         outdirname: Vec::new(),
-        by_name: HashMap::new(),
-        uncrel: HashSet::new(),
+        by_name: Default::default(),
+        uncrel: Default::default(),
         mods: Vec::new(),
-        symbols: HashMap::new(),
+        symbols: Default::default(),
         context: None,
         outputs: DepmodOutputs::default(),
     };

@@ -57,10 +57,10 @@ fn sort(graph: &[(&str, &[usize])]) -> (bool, Vec<i64>, Vec<Vec<usize>>, Vec<Str
         opts: &opts,
         dirname: b"/m".to_vec(),
         outdirname: Vec::new(),
-        by_name: HashMap::new(),
-        uncrel: HashSet::new(),
+        by_name: Default::default(),
+        uncrel: Default::default(),
         mods: graph.iter().map(|(n, deps)| module(n, deps)).collect(),
-        symbols: HashMap::new(),
+        symbols: Default::default(),
         context: None,
         outputs: DepmodOutputs::default(),
     };
