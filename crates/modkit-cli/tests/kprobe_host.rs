@@ -386,10 +386,17 @@ fn fake_tracefs_trace_decodes_the_raw_per_cpu_buffers() {
     std::fs::write(t.join("buffer_size_kb"), "7 (expanded: 1408)\n").unwrap();
     let out = kprobe(&dir, &["trace", "kp", "-n", "1", "-b", "65536"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert_eq!(std::fs::read_to_string(t.join("buffer_size_kb")).unwrap(), "1408\n");
+    assert_eq!(
+        std::fs::read_to_string(t.join("buffer_size_kb")).unwrap(),
+        "1408\n"
+    );
     let out = kprobe(&dir, &["trace", "kp", "-n", "1", "-b", "0"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("--buffer-size: '0' is not a size in KiB"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("--buffer-size: '0' is not a size in KiB"),
+        "{}",
+        text(&out.stderr)
+    );
     let out = kprobe(&dir, &["trace", "kp", "-n", "1", "--json"]);
     assert_eq!(
         text(&out.stdout),
