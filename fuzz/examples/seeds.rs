@@ -257,6 +257,37 @@ fn committed(dir: &Path) {
           p:kprobes/kp mk_kptarget_fn value=%di:s32 tag=+0(%si):string\n\
           r4:ret do_sys_open $retval\n",
     );
+    // A kprobe event's format file, NUL, a trace_pipe_raw page with two
+    // records (one small, one with a length word) and a time extend.
+    {
+        let mut seed = b"name: kp\nID: 1561\nformat:\n\
+\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\
+\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n\
+\tfield:unsigned long __probe_ip;\toffset:8;\tsize:8;\tsigned:0;\n\
+\tfield:s32 value;\toffset:16;\tsize:4;\tsigned:1;\n\
+\tfield:__data_loc char[] tag;\toffset:20;\tsize:4;\tsigned:1;\n\
+\nprint fmt: \"(%lx) value=%d tag=\\\"%s\\\"\", REC->__probe_ip, REC->value, __get_str(tag)\n"
+            .to_vec();
+        seed.push(0);
+        let mut record = vec![0u8; 24];
+        record[0..2].copy_from_slice(&1561u16.to_le_bytes());
+        record[4..8].copy_from_slice(&92i32.to_le_bytes());
+        record[16..20].copy_from_slice(&(-7i32).to_le_bytes());
+        record[20..24].copy_from_slice(&(24u32 | 4 << 16).to_le_bytes());
+        record.extend_from_slice(b"arg\0");
+        let mut data = Vec::new();
+        data.extend_from_slice(&((record.len() as u32 / 4) | 3 << 5).to_le_bytes());
+        data.extend_from_slice(&record);
+        data.extend_from_slice(&(30u32 | 5 << 5).to_le_bytes());
+        data.extend_from_slice(&1u32.to_le_bytes());
+        data.extend_from_slice(&(7u32 << 5).to_le_bytes());
+        data.extend_from_slice(&(record.len() as u32 + 4).to_le_bytes());
+        data.extend_from_slice(&record);
+        seed.extend_from_slice(&1_000_000u64.to_le_bytes());
+        seed.extend_from_slice(&(data.len() as u64).to_le_bytes());
+        seed.extend_from_slice(&data);
+        put(dir, "trace_raw", "kp-page.bin", &seed);
+    }
     // kmod PR #227: a /proc/modules line starting with NUL (there is no
     // /proc/modules target: lsmod's reader is exercised by the hostile
     // CLI tests; the line is a syslog/kmsg input here).

@@ -18,7 +18,7 @@ use modkit::index::{Index, IndexBuilder};
 use modkit::kmod::Level;
 use modkit::kmsg::record::{syslog_records, KmsgBuffer};
 use modkit::module::Module;
-use modkit::tracefs::{format, pipe, spec};
+use modkit::tracefs::{format, pipe, raw, spec};
 
 /// The CLI's getopt, included by path (it is private to the binary); its
 /// own tests stay with the CLI.
@@ -52,6 +52,7 @@ pub const TARGETS: &[(&str, Harness)] = &[
     ("tz_string", tz_string),
     ("getopt", getopt),
     ("trace_line", trace_line),
+    ("trace_raw", trace_raw),
 ];
 
 /// A logger that drops everything (the messages are formatted all the same).
@@ -396,4 +397,27 @@ pub fn trace_line(data: &[u8]) {
     let _ = format::parse_blacklist(&text);
     let _ = format::parse_kprobes_list(&text);
     let _ = format::parse_error_log(&text);
+}
+
+/// The binary ring buffer: an event `format` file (up to the first NUL)
+/// and a `trace_pipe_raw` page (the rest): the format parsed, a kprobe
+/// decoder built from it, the page walked and every record decoded;
+/// `header_page` layouts from the same text.
+pub fn trace_raw(data: &[u8]) {
+    let (text, page) = split_at_byte(data, 0);
+    let text = String::from_utf8_lossy(text);
+    let layout = raw::PageLayout::parse(&text);
+    let decoder = raw::EventFormat::parse(&text)
+        .ok()
+        .and_then(|f| raw::ProbeDecoder::new(&f).ok());
+    let mut namer = raw::AddressNamer::new(Some(modkit::kallsyms::SymbolTable::default()));
+    for layout in [raw::PageLayout::default(), layout] {
+        raw::walk_page(&layout, page, |_, record| {
+            let _ = raw::record_type(record);
+            if let Some(d) = &decoder {
+                let _ = d.decode(record, &mut |a, o| namer.name(a, o));
+            }
+        });
+    }
+    let _ = raw::clock_in_ns(&text);
 }
