@@ -244,6 +244,8 @@ impl Engine {
     fn record(&mut self, mut e: Entry, now: Instant) -> io::Result<()> {
         let expected = self.expected.unwrap_or(0);
         if self.kernel_seq && e.seq < expected {
+            // Malformed records before it were reported with it.
+            self.malformed_pending = 0;
             self.stats.already_delivered += 1;
             return Ok(());
         }
@@ -423,13 +425,15 @@ pub struct Control {
 
 /// Reads `source` on a thread of its own and hands its records to
 /// `engine` until the source ends (one-shot reading) or `control.stop` is
-/// set; then flushes. `note` receives the engine's notes and output errors
-/// that do not stop the daemon (a full disk is retried at the next batch).
+/// set; then flushes. `debug` receives the engine's notes (malformed
+/// records, `EPIPE`s...), `warn` the output errors that do not stop the
+/// daemon (a full disk: the batch is written again at the next poll).
 pub fn run(
     mut source: Source,
     engine: &mut Engine,
     control: &Control,
-    note: &mut dyn FnMut(&str),
+    debug: &mut dyn FnMut(&str),
+    warn: &mut dyn FnMut(&str),
 ) -> io::Result<()> {
     let (tx, rx) = mpsc::sync_channel::<io::Result<SourceEvent>>(4096);
     std::thread::spawn(move || loop {
@@ -443,7 +447,7 @@ pub fn run(
     while !done && !control.stop.load(Ordering::Relaxed) {
         if control.reopen.swap(false, Ordering::Relaxed) {
             if let Err(e) = engine.reopen() {
-                note(&format!("reopen: {e}"));
+                warn(&format!("reopen: {e}"));
             }
         }
         if control.reload.swap(false, Ordering::Relaxed) {
@@ -476,11 +480,11 @@ pub fn run(
             };
         }
         for n in engine.notes.drain(..) {
-            note(&n);
+            debug(&n);
         }
         engine.tick(now)?;
         if let Err(e) = engine.poll(now) {
-            note(&e.to_string());
+            warn(&e.to_string());
         }
     }
     engine.finish(Instant::now() + Duration::from_secs(5))

@@ -162,7 +162,8 @@ impl Decoder {
             false
         };
         let has_bracket = memchr::memmem::find(msg, b"[<").is_some();
-        if !has_bracket && !(in_trace && memchr::memmem::find(msg, b"0x").is_some()) {
+        let has_hex = in_trace && memchr::memmem::find(msg, b"0x").is_some();
+        if !has_bracket && !has_hex {
             return None;
         }
         // (end of the address word, address) pairs to name.

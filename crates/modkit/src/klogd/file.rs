@@ -22,9 +22,10 @@
 //! ahead of what is on disk); with [`SyncPolicy::Never`] the kernel writes
 //! it back when it likes (a killed klogd loses nothing, a power cut may).
 //!
-//! Rotation by size: before a batch that would take the file past the
+//! Rotation by size: before a line that would take the file past the
 //! limit, `FILE.N-1` is renamed to `FILE.N` ... `FILE` to `FILE.1` and a new
-//! `FILE` is started; `FILE.COUNT` is the oldest kept. `reopen` (`SIGHUP`)
+//! `FILE` is started; `FILE.COUNT` is the oldest kept (a batch that spans
+//! a rotation is written as one `write(2)` per file). `reopen` (`SIGHUP`)
 //! closes and reopens `FILE`, for rotation done by others (logrotate).
 //!
 //! The file is its own record of what it holds: [`FileOutput::recovered`]
@@ -193,16 +194,38 @@ impl FileOutput {
     }
 
     fn write_out(&mut self, bytes: &[u8]) -> io::Result<()> {
-        if self.settings.rotate_size > 0
-            && self.size > 0
-            && self.size + bytes.len() as u64 > self.settings.rotate_size
-        {
-            self.rotate()?;
+        let limit = self.settings.rotate_size;
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            let room = if limit == 0 {
+                u64::MAX
+            } else {
+                limit.saturating_sub(self.size)
+            };
+            let take = if rest.len() as u64 <= room {
+                rest.len()
+            } else {
+                // The whole lines that fit; a line longer than the limit
+                // goes alone into a file of its own.
+                let fit = &rest[..room as usize];
+                match fit.iter().rposition(|&b| b == b'\n') {
+                    Some(i) => i + 1,
+                    None if self.size > 0 => {
+                        self.rotate()?;
+                        continue;
+                    }
+                    None => memchr::memchr(b'\n', rest).map_or(rest.len(), |i| i + 1),
+                }
+            };
+            self.file
+                .write_all(&rest[..take])
+                .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", self.path.display())))?;
+            self.size += take as u64;
+            rest = &rest[take..];
+            if !rest.is_empty() {
+                self.rotate()?;
+            }
         }
-        self.file
-            .write_all(bytes)
-            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", self.path.display())))?;
-        self.size += bytes.len() as u64;
         Ok(())
     }
 
