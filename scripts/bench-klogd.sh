@@ -21,7 +21,7 @@ if [ "${1:-}" = "--build" ]; then
     shift
 fi
 records=${1:-1000000}
-modkit=$here/target/release/modkit
+modkit=${CARGO_TARGET_DIR:-$here/target}/release/modkit
 [ -x "$modkit" ] || { echo "build first: cargo build --release" >&2; exit 1; }
 dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT
 trap 'exit 130' INT; trap 'exit 143' TERM
@@ -52,7 +52,8 @@ run() {
             --boot-id-file "$dir/boot_id" --rate-limit 0 "$@" 2> "$dir/err" || { cat "$dir/err" >&2; return 1; }
         wall=$(( $(date +%s%N) - t0 ))
         # children's user and system time so far, cumulative: take the difference
-        cpu=$(times | awk 'NR == 2 { split($1, u, /[ms]/); split($2, s, /[ms]/); printf "%.0f", (u[1] * 60 + u[2] + s[1] * 60 + s[2]) * 1e9 }')
+        times > "$dir/times"   # a builtin: this shell's children, no subshell
+        cpu=$(awk 'NR == 2 { split($1, u, /[ms]/); split($2, s, /[ms]/); printf "%.0f", (u[1] * 60 + u[2] + s[1] * 60 + s[2]) * 1e9 }' "$dir/times")
         this_cpu=$(( cpu - ${last_cpu:-0} )); last_cpu=$cpu
         if [ -z "$best_wall" ] || [ "$wall" -lt "$best_wall" ]; then best_wall=$wall; best_cpu=$this_cpu; fi
     done

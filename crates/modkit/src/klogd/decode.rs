@@ -61,10 +61,30 @@ pub struct Decoder {
     pub loads: u64,
 }
 
+/// The searchers, built once (building one per message costs more than
+/// the search).
+struct Finders {
+    starts: Vec<memchr::memmem::Finder<'static>>,
+    end: memchr::memmem::Finder<'static>,
+    bracket: memchr::memmem::Finder<'static>,
+    hex: memchr::memmem::Finder<'static>,
+}
+
+fn finders() -> &'static Finders {
+    static F: std::sync::OnceLock<Finders> = std::sync::OnceLock::new();
+    F.get_or_init(|| Finders {
+        starts: [&b"Call Trace:"[..], b"RIP:", b"Oops", b"BUG:", b"WARNING:"]
+            .iter()
+            .map(|p| memchr::memmem::Finder::new(*p))
+            .collect(),
+        end: memchr::memmem::Finder::new(b"---[ end trace"),
+        bracket: memchr::memmem::Finder::new(b"[<"),
+        hex: memchr::memmem::Finder::new(b"0x"),
+    })
+}
+
 fn is_trace_start(msg: &[u8]) -> bool {
-    [&b"Call Trace:"[..], b"RIP:", b"Oops", b"BUG:", b"WARNING:"]
-        .iter()
-        .any(|p| memchr::memmem::find(msg, p).is_some())
+    finders().starts.iter().any(|f| f.find(msg).is_some())
 }
 
 fn hex_value(digits: &[u8]) -> Option<u64> {
@@ -152,7 +172,7 @@ impl Decoder {
         let in_trace = if is_trace_start(msg) {
             self.trace_lines_left = 64;
             true
-        } else if memchr::memmem::find(msg, b"---[ end trace").is_some() {
+        } else if finders().end.find(msg).is_some() {
             self.trace_lines_left = 0;
             false
         } else if self.trace_lines_left > 0 {
@@ -161,8 +181,8 @@ impl Decoder {
         } else {
             false
         };
-        let has_bracket = memchr::memmem::find(msg, b"[<").is_some();
-        let has_hex = in_trace && memchr::memmem::find(msg, b"0x").is_some();
+        let has_bracket = finders().bracket.find(msg).is_some();
+        let has_hex = in_trace && finders().hex.find(msg).is_some();
         if !has_bracket && !has_hex {
             return None;
         }
