@@ -16,6 +16,7 @@ mod dmesg;
 mod docs;
 mod insmod;
 mod kallsyms;
+mod klogd;
 mod kmod;
 mod kprobe;
 mod log;
@@ -78,6 +79,11 @@ const TOOLS: &[Tool] = &[
         name: "kallsyms",
         about: "the kernel's symbols by name, glob or address (%pS style)",
         run: kallsyms::main,
+    },
+    Tool {
+        name: "klogd",
+        about: "the kernel log daemon: every record once, to files and syslog collectors",
+        run: klogd::main,
     },
     Tool {
         name: "kmod",

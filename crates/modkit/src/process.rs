@@ -1,6 +1,7 @@
 //! What a C tool gets from its process's defaults and the tools here must
 //! ask for: dying of `SIGPIPE`, leaving the terminal's signals to a pager,
-//! and opening a terminal without taking it as the controlling one.
+//! opening a terminal without taking it as the controlling one, and
+//! signalling another process (klogd's `-i`).
 //!
 //! The Rust runtime ignores `SIGPIPE` (writes to a closed pipe fail with
 //! `EPIPE` instead), which a C program does not; these put the C
@@ -25,6 +26,13 @@ pub fn die_of_sigpipe() -> ! {
 /// dying).
 pub fn ignore_terminal_signals() {
     sys::ignore_terminal_signals()
+}
+
+/// Sends a signal (`SIGUSR1` = 10, `SIGUSR2` = 12 on Linux) to the process
+/// `pid` (above 0: process groups are refused with `ESRCH`). Errors are
+/// `kill(2)`'s (`ESRCH`: no such process, `EPERM`).
+pub fn send_signal(pid: i32, signal: i32) -> std::io::Result<()> {
+    sys::kill(pid, signal).map_err(std::io::Error::from_raw_os_error)
 }
 
 /// Opens a terminal (`/dev/console`) for writing with `O_NOCTTY`, so that

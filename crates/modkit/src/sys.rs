@@ -270,6 +270,22 @@ pub fn die_of_sigpipe() -> ! {
     std::process::exit(128 + libc::SIGPIPE)
 }
 
+/// `kill(2)`: sends `signal` to process `pid` (klogd's `-i`/`-I`, which
+/// signal the running daemon named by its pid file).
+pub fn kill(pid: i32, signal: i32) -> Result<(), Errno> {
+    if pid <= 0 {
+        // 0 and negative pids name process groups: never meant here.
+        return Err(libc::ESRCH);
+    }
+    // SAFETY: a plain syscall with two integers; no memory is passed.
+    let r = unsafe { libc::kill(pid, signal) };
+    if r < 0 {
+        Err(last_errno())
+    } else {
+        Ok(())
+    }
+}
+
 /// Ignores `SIGINT`, `SIGQUIT`, `SIGHUP` and `SIGTERM`: while waiting for
 /// a pager to exit, the terminal's signals are the pager's business (as
 /// util-linux's pager code, which waits for the pager before dying).
