@@ -437,7 +437,7 @@ fn raw_addresses_are_decoded_through_the_symbol_table() {
             "1 kern.warn [    0.000010]  [<ffffffffc0a01014>] mk_oops_fire+0x14/0x80 [mk_oops] ? [<ffffffff81000120>] do_one_initcall+0x20/0x100",
             "2 kern.warn [    0.000020]  do_one_initcall+0x46/0x1f0",
             "3 kern.warn [    0.000030] RIP: 0010:0xffffffffc0a01090",
-            "3 kern.warn [    0.000030] RIP: 0010:0xffffffffc0a01090 mk_oops_set+0x10 [mk_oops]",
+            "3 kern.warn [    0.000030] RIP: 0010:0xffffffffc0a01090 mk_oops_set+0x10/0xf80 [mk_oops]",
             "4 kern.warn [    0.000040] ---[ end trace 0000000000000000 ]---",
             "5 kern.info [    0.000050] value 0xffffffff81000120 not in a trace",
         ]
