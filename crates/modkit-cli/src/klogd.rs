@@ -49,6 +49,9 @@ const OPT_RATE_LIMIT: i32 = 268;
 const OPT_KMSG_FILE: i32 = 269;
 const OPT_BOOT_ID_FILE: i32 = 270;
 const OPT_KALLSYMS: i32 = 271;
+const OPT_PSTORE: i32 = 272;
+const OPT_PSTORE_DIR: i32 = 273;
+const OPT_PSTORE_ARCHIVE: i32 = 274;
 
 pub(crate) const SHORT_OPTS: &str = "c:df:iInopsk:vx2hV";
 pub(crate) const LONG_OPTS: &[LongOpt] = &[
@@ -80,6 +83,9 @@ pub(crate) const LONG_OPTS: &[LongOpt] = &[
     LongOpt::new("kmsg-file", HasArg::Required, OPT_KMSG_FILE),
     LongOpt::new("boot-id-file", HasArg::Required, OPT_BOOT_ID_FILE),
     LongOpt::new("kallsyms", HasArg::Required, OPT_KALLSYMS),
+    LongOpt::new("pstore", HasArg::No, OPT_PSTORE),
+    LongOpt::new("pstore-dir", HasArg::Required, OPT_PSTORE_DIR),
+    LongOpt::new("pstore-archive", HasArg::Required, OPT_PSTORE_ARCHIVE),
     LongOpt::new("help", HasArg::No, 'h' as i32),
     LongOpt::new("version", HasArg::No, 'V' as i32),
 ];
@@ -110,6 +116,9 @@ struct Config {
     console_level: Option<i32>,
     system_map: Option<PathBuf>,
     kmsg_file: Option<PathBuf>,
+    pstore: Option<bool>,
+    pstore_dir: Option<PathBuf>,
+    pstore_archive: Option<PathBuf>,
 }
 
 #[derive(Debug, Default)]
@@ -162,9 +171,15 @@ fn help(prog: &str) -> String {
          \x20    --kmsg-file FILE    read records from FILE (/dev/kmsg format) instead\n\
          \x20    --boot-id-file FILE the boot id (default {})\n\
          \x20    --kallsyms FILE     the symbol table (default /proc/kallsyms)\n\
+         \x20    --pstore            first forward the previous boot's records kept in pstore\n\
+         \x20                        (a panic's last words), then archive and remove them\n\
+         \x20    --pstore-dir DIR    the pstore records in DIR (default {}, mounted if needed)\n\
+         \x20    --pstore-archive DIR  where pstore records are archived (default {})\n\
          \x20-h, --help              display this help\n\
          \x20-v, -V, --version       display version\n",
-        state::BOOT_ID_PATH
+        state::BOOT_ID_PATH,
+        modkit::pstore::PSTORE_DIR,
+        modkit::pstore::ARCHIVE_DIR,
     )
 }
 
@@ -241,6 +256,15 @@ fn apply(config: &mut Config, key: &str, value: &str) -> Result<(), String> {
         "console-level" => config.console_level = Some(parse_console_level(value)?),
         "system-map" => config.system_map = Some(path()),
         "kmsg-file" => config.kmsg_file = Some(path()),
+        "pstore" => {
+            config.pstore = Some(match value.trim() {
+                "" | "yes" | "true" | "1" => true,
+                "no" | "false" | "0" => false,
+                _ => return Err(format!("'{value}': pstore is 'yes' or 'no'")),
+            })
+        }
+        "pstore-dir" => config.pstore_dir = Some(path()),
+        "pstore-archive" => config.pstore_archive = Some(path()),
         _ => return Err(format!("unknown key '{key}'")),
     }
     Ok(())
@@ -310,6 +334,9 @@ pub fn main(args: Vec<OsString>) -> u8 {
             OPT_SYNC => "sync",
             OPT_RATE_LIMIT => "rate-limit",
             OPT_KMSG_FILE => "kmsg-file",
+            OPT_PSTORE => "pstore",
+            OPT_PSTORE_DIR => "pstore-dir",
+            OPT_PSTORE_ARCHIVE => "pstore-archive",
             OPT_CONFIG => {
                 flags.config = Some(PathBuf::from(&arg));
                 continue;
@@ -405,7 +432,10 @@ fn merge(config: &mut Config, cli: Config, cli_forward: bool) {
         rate_limit,
         console_level,
         system_map,
-        kmsg_file
+        kmsg_file,
+        pstore,
+        pstore_dir,
+        pstore_archive
     );
     if cli.tls.ca_file.is_some() {
         config.tls.ca_file = cli.tls.ca_file;
@@ -495,45 +525,64 @@ fn run(flags: &Flags, config: &Config, pid_file: &Path, prog: &str) -> Result<()
     } else {
         None
     };
-    // Outputs, each with its resume point.
-    let mut outputs: Vec<(Box<dyn Output>, Option<u64>)> = Vec::new();
-    let mut numbering = 0;
-    if let Some(path) = &config.file {
-        let mut settings = FileSettings::default();
-        if let Some(s) = config.rotate_size {
-            settings.rotate_size = s;
-        }
-        if let Some(c) = config.rotate_count {
-            settings.rotate_count = c;
-        }
-        if let Some(s) = config.sync {
-            settings.sync = s;
-        }
-        let mut out = FileOutput::open(path, settings).map_err(|e| e.to_string())?;
-        numbering = out.recovered().map_or(0, |s| s + 1);
-        let after = daemon::resume_file(&mut out, positions.as_ref(), &boot_id)
-            .map_err(|e| e.to_string())?;
-        if debug {
-            say(&format!("{}: resuming after {after:?}", out.key()));
-        }
-        outputs.push((Box::new(out), after));
-    }
-    let mut forward = config.forward.clone();
-    if forward.is_empty() && config.file.is_none() {
-        forward.push(DEFAULT_FORWARD.to_string());
-    }
-    for dest in &forward {
-        let transport = remote::parse_destination(dest)?;
-        let spec = RemoteSpec {
-            transport,
-            tls: config.tls.clone(),
-            buffer_bytes: config.buffer_size.unwrap_or(DEFAULT_BUFFER),
-            hostname: config.hostname.clone().unwrap_or_default(),
+    let kernel_seq_source = kernel_seq;
+    // The previous boot's records in pstore go first, through outputs of
+    // their own that save no position (their numbers are not the kernel's
+    // sequence); they are archived and removed only once delivered.
+    if config.pstore == Some(true) && !flags.syslog {
+        let opts = modkit::pstore::Options {
+            dir: config
+                .pstore_dir
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(modkit::pstore::PSTORE_DIR)),
+            archive_dir: config
+                .pstore_archive
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(modkit::pstore::ARCHIVE_DIR)),
+            mount: config.pstore_dir.is_none(),
+            require_mounted: config.pstore_dir.is_none(),
+            archive_name: Some(boot_id.clone()),
+            ..modkit::pstore::Options::default()
         };
-        let out = remote::open(&spec).map_err(|e| format!("{dest}: {e}"))?;
-        let after = daemon::resume_point(positions.as_ref(), out.key(), &boot_id)
-            .map_err(|e| e.to_string())?;
-        outputs.push((out, after));
+        let collection = modkit::pstore::Collection::read(&opts)
+            .map_err(|e| format!("pstore {}: {e}", opts.dir.display()))?;
+        if !collection.entries().is_empty() {
+            let (outputs, _) = open_outputs(config, None, &boot_id, false)?;
+            let mut engine = Engine::new(
+                outputs,
+                Settings {
+                    rate_limit: None,
+                    decoder: None,
+                    twice: false,
+                    positions: None,
+                    boot_id: boot_id.clone(),
+                    kernel_seq: kernel_seq_source,
+                },
+            );
+            for e in collection.entries() {
+                engine.submit_extra(e).map_err(|e| e.to_string())?;
+            }
+            engine
+                .finish(std::time::Instant::now() + std::time::Duration::from_secs(30))
+                .map_err(|e| format!("pstore records not delivered, kept in pstore: {e}"))?;
+            drop(engine);
+            if debug {
+                say(&format!(
+                    "pstore: {} records of the previous boot forwarded",
+                    collection.entries().len()
+                ));
+            }
+        }
+        collection
+            .finish()
+            .map_err(|e| format!("pstore: archiving: {e}"))?;
+    }
+    // Outputs, each with its resume point.
+    let (outputs, numbering) = open_outputs(config, positions.as_ref(), &boot_id, true)?;
+    if debug {
+        for (o, after) in &outputs {
+            say(&format!("{}: resuming after {after:?}", o.key()));
+        }
     }
     // The console level, then the source.
     if let Some(level) = config.console_level {
@@ -620,6 +669,60 @@ fn run(flags: &Flags, config: &Config, pid_file: &Path, prog: &str) -> Result<()
         ));
     }
     result.map_err(|e| e.to_string())
+}
+
+/// The outputs the configuration names, each with its resume point (none
+/// when not `resume`), and the number a `syslog(2)` source starts at.
+#[allow(clippy::type_complexity)]
+fn open_outputs(
+    config: &Config,
+    positions: Option<&Positions>,
+    boot_id: &str,
+    resume: bool,
+) -> Result<(Vec<(Box<dyn Output>, Option<u64>)>, u64), String> {
+    let mut outputs: Vec<(Box<dyn Output>, Option<u64>)> = Vec::new();
+    let mut numbering = 0;
+    if let Some(path) = &config.file {
+        let mut settings = FileSettings::default();
+        if let Some(s) = config.rotate_size {
+            settings.rotate_size = s;
+        }
+        if let Some(c) = config.rotate_count {
+            settings.rotate_count = c;
+        }
+        if let Some(s) = config.sync {
+            settings.sync = s;
+        }
+        let mut out = FileOutput::open(path, settings).map_err(|e| e.to_string())?;
+        numbering = out.recovered().map_or(0, |s| s + 1);
+        let after = if resume {
+            daemon::resume_file(&mut out, positions, boot_id).map_err(|e| e.to_string())?
+        } else {
+            None
+        };
+        outputs.push((Box::new(out), after));
+    }
+    let mut forward = config.forward.clone();
+    if forward.is_empty() && config.file.is_none() {
+        forward.push(DEFAULT_FORWARD.to_string());
+    }
+    for dest in &forward {
+        let transport = remote::parse_destination(dest)?;
+        let spec = RemoteSpec {
+            transport,
+            tls: config.tls.clone(),
+            buffer_bytes: config.buffer_size.unwrap_or(DEFAULT_BUFFER),
+            hostname: config.hostname.clone().unwrap_or_default(),
+        };
+        let out = remote::open(&spec).map_err(|e| format!("{dest}: {e}"))?;
+        let after = if resume {
+            daemon::resume_point(positions, out.key(), boot_id).map_err(|e| e.to_string())?
+        } else {
+            None
+        };
+        outputs.push((out, after));
+    }
+    Ok((outputs, numbering))
 }
 
 #[cfg(test)]

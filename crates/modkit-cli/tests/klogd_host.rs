@@ -587,3 +587,78 @@ fn option_and_configuration_errors_are_one_line() {
         format!("klogd from modkit {}\n", env!("CARGO_PKG_VERSION"))
     );
 }
+
+#[test]
+fn pstore_records_go_first_then_are_archived_and_removed() {
+    let s = Setup::new("klogd-pstore");
+    std::fs::write(s.p("kmsg"), records(0..3)).unwrap();
+    let pstore = s.p("pstore");
+    std::fs::create_dir_all(&pstore).unwrap();
+    std::fs::write(
+        pstore.join("dmesg-ramoops-0"),
+        "Panic#1 Part1\n<6>[    5.000000] mk_panic: about to panic\n<0>[    5.100000] Kernel panic - not syncing: mk_panic: test\n",
+    )
+    .unwrap();
+    let archive = s.p("archive");
+    let args = [
+        "--pstore",
+        "--pstore-dir",
+        pstore.to_str().unwrap(),
+        "--pstore-archive",
+        archive.to_str().unwrap(),
+    ];
+    s.once(&args);
+    let lines = s.lines();
+    let panic_at = lines
+        .iter()
+        .position(|l| {
+            l.contains("[pstore dmesg dmesg-ramoops-0] Kernel panic - not syncing: mk_panic: test")
+        })
+        .unwrap_or_else(|| panic!("{lines:#?}"));
+    let first_live = lines.iter().position(|l| l.ends_with("message 0")).unwrap();
+    assert!(panic_at < first_live, "{lines:#?}");
+    assert!(
+        lines[panic_at].starts_with("- kern.emerg "),
+        "{}",
+        lines[panic_at]
+    );
+    // The live records, once each, after the previous boot's.
+    let live = |lines: &[String]| -> Vec<String> {
+        lines
+            .iter()
+            .filter(|l| !l.starts_with("- "))
+            .cloned()
+            .collect()
+    };
+    assert_eq!(record_seqs(&live(&lines)), [0, 1, 2]);
+    // Removed from pstore, kept in the archive.
+    assert_eq!(std::fs::read_dir(&pstore).unwrap().count(), 0);
+    let archived: Vec<_> = walk(&archive);
+    assert!(
+        archived.iter().any(|p| p.ends_with("dmesg-ramoops-0")),
+        "{archived:?}"
+    );
+    // Again: nothing new from pstore, nothing twice.
+    std::fs::write(s.p("kmsg"), records(0..4)).unwrap();
+    s.once(&args);
+    let again = s.lines();
+    assert_eq!(
+        again.iter().filter(|l| l.contains("[pstore ")).count(),
+        2,
+        "{again:#?}"
+    );
+    assert_eq!(record_seqs(&live(&again)), [0, 1, 2, 3]);
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}

@@ -83,6 +83,9 @@ pub struct Options {
     pub unlink: bool,
     /// Mount pstore on `dir` when nothing is mounted there (needs root).
     pub mount: bool,
+    /// Whether `dir` must be a mounted pstore; `false` reads a plain
+    /// directory of pstore records (a copy of another machine's, or a test's).
+    pub require_mounted: bool,
     /// The archive's directory name; `None`: this boot's id
     /// (`/proc/sys/kernel/random/boot_id`).
     pub archive_name: Option<String>,
@@ -96,6 +99,7 @@ impl Default for Options {
             storage: Storage::External,
             unlink: true,
             mount: true,
+            require_mounted: true,
             archive_name: None,
         }
     }
@@ -213,7 +217,9 @@ impl Collection {
         if options.storage == Storage::None {
             return Ok(collection);
         }
-        ensure_mounted(&options.dir, options.mount)?;
+        if options.require_mounted {
+            ensure_mounted(&options.dir, options.mount)?;
+        }
         let mut records = Vec::new();
         for dirent in std::fs::read_dir(&options.dir)? {
             let dirent = dirent?;
@@ -630,6 +636,7 @@ mod tests {
                 storage: Storage::External,
                 unlink: true,
                 mount: false,
+                require_mounted: true,
                 archive_name: Some("boot".into()),
             },
             records: vec![

@@ -423,6 +423,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
             ("kmsg-file", Arg::File),
             ("boot-id-file", Arg::File),
             ("kallsyms", Arg::File),
+            ("pstore-dir", Arg::Dir),
+            ("pstore-archive", Arg::Dir),
         ],
         root_opts: &[],
         version_opts: &[],
