@@ -290,7 +290,7 @@ mod tests {
         // In a trace: RIP and bare words.
         assert_eq!(
             d.decode(b"RIP: 0010:0xffffffffc0a01044").unwrap(),
-            b"RIP: 0010:0xffffffffc0a01044 mk_oops_set+0x4 [mk_oops]"
+            b"RIP: 0010:0xffffffffc0a01044 mk_oops_set+0x4/0xfc0 [mk_oops]"
         );
         assert_eq!(
             d.decode(b" 0xffffffff81000201 and 0x1234").unwrap(),
@@ -318,7 +318,7 @@ mod tests {
         assert_eq!(
             d.decode(b"[<ffffffff81000001>] [<ffffffffc0000002>]")
                 .unwrap(),
-            b"[<ffffffff81000001>] core_fn+0x1 [<ffffffffc0000002>] m_fn+0x2 [m]"
+            b"[<ffffffff81000001>] core_fn+0x1 [<ffffffffc0000002>] m_fn+0x2/0x1000 [m]"
         );
         assert_eq!(d.loads, 1);
         d.decode(b"[<ffffffff81000001>]").unwrap();
@@ -327,7 +327,7 @@ mod tests {
         std::fs::write(dir.join("modules"), b"n 1 0 - Live 0x0\n").unwrap();
         assert_eq!(
             d.decode(b"[<ffffffffc0000002>]").unwrap(),
-            b"[<ffffffffc0000002>] n_fn+0x2 [n]"
+            b"[<ffffffffc0000002>] n_fn+0x2/0x1000 [n]"
         );
         assert_eq!(d.loads, 2);
         // A missing table: nothing decoded, no error.
