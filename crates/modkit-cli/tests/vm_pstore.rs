@@ -1,7 +1,7 @@
 //! A panic's last words recovered from pstore on live kernels: boots
 //! Debian's 6.1 and 6.12 kernels under QEMU (`vm/run --warm-reboot`) with
-//! ramoops in RAM the kernel does not use (`mem=1008M`, ramoops at
-//! 0x3f000000); `vm/guest/pstore.sh` panics the kernel with the test module
+//! ramoops in RAM the kernel does not use (`mem=768M`, ramoops at
+//! 0x30000000); `vm/guest/pstore.sh` panics the kernel with the test module
 //! mk_panic on the first boot, and on the second (QEMU resets in the same
 //! process, RAM kept) collects the records with the library
 //! (`crates/modkit/examples/pstore_collect.rs`, built static here): the
@@ -62,7 +62,7 @@ fn boot(kernel: &str) {
     let bin = collector(&repo);
     let out = Command::new(repo.join("vm/run"))
         .args(["--kernel", kernel, "--timeout", "600", "--warm-reboot"])
-        .args(["--append", "mem=1008M", "--add"])
+        .args(["--append", "mem=768M", "--add"])
         .arg(&bin)
         .arg("--script")
         .arg(repo.join("vm/guest/pstore.sh"))
