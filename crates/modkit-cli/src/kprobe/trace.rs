@@ -257,24 +257,16 @@ fn follow(
                     format_event(&mut text, &ev, o.json);
                     printed += 1;
                     if o.count.is_some_and(|n| printed >= n) {
-                        if out.fwrite(&text).and_then(|_| out.flush()).is_err() {
-                            return Err(fail("write error"));
-                        }
+                        write_batch(&mut out, &text)?;
                         break 'outer;
                     }
                 }
                 _ => {}
             }
         }
-        if out.fwrite(&text).and_then(|_| out.flush()).is_err() {
-            return Err(fail("write error"));
-        }
+        write_batch(&mut out, &text)?;
     }
-    let kernel = hits(t, events).saturating_sub(hits_before);
-    let secs = start.elapsed().as_secs_f64();
-    stdio::stderr(&format!(
-        "modkit kprobe: {printed} events printed in {secs:.3} s; the kernel counted {kernel} hits; {lost} lost in the ring buffer\n"
-    ));
+    summary(t, events, hits_before, start, printed, lost);
     Ok(0)
 }
 
@@ -377,22 +369,37 @@ fn follow_raw(
             format_event(&mut text, &ev, o.json);
             printed += 1;
             if o.count.is_some_and(|n| printed >= n) {
-                if out.fwrite(&text).and_then(|_| out.flush()).is_err() {
-                    return Err(fail("write error"));
-                }
+                write_batch(&mut out, &text)?;
                 break 'outer;
             }
         }
-        if out.fwrite(&text).and_then(|_| out.flush()).is_err() {
-            return Err(fail("write error"));
-        }
+        write_batch(&mut out, &text)?;
     }
+    summary(t, events, hits_before, start, printed, lost);
+    Ok(0)
+}
+
+/// Writes a batch of lines to stdout and flushes it.
+fn write_batch(out: &mut Stdout, text: &[u8]) -> Result<(), Failure> {
+    out.fwrite(text)
+        .and_then(|_| out.flush())
+        .map_err(|_| fail("write error"))
+}
+
+/// The closing line on stderr: printed, the kernel's count, lost.
+fn summary(
+    t: &Tracefs,
+    events: &[(String, String)],
+    hits_before: u64,
+    start: Instant,
+    printed: u64,
+    lost: u64,
+) {
     let kernel = hits(t, events).saturating_sub(hits_before);
     let secs = start.elapsed().as_secs_f64();
     stdio::stderr(&format!(
         "modkit kprobe: {printed} events printed in {secs:.3} s; the kernel counted {kernel} hits; {lost} lost in the ring buffer\n"
     ));
-    Ok(0)
 }
 
 /// Writes `v`, in double quotes if it holds a space or a quote or is empty.
