@@ -15,6 +15,13 @@ T=/test
 pass() { echo "PASS $1"; }
 bad() { echo "FAIL $1"; fail=1; }
 side=        # file receiving -s messages (syslog or console), if any
+# kmod 34.2's `modprobe -r --wait` spins for ever when it wakes up 1 ms or
+# more past its deadline (get_backoff_delta_msec; fixed after 34.2, kmod
+# pull request #377), which a loaded emulated guest does now and then. A
+# script sets ref_timeout="timeout -s KILL SECS" around such cases: a
+# reference run killed by it is retried (up to 4 times) instead of hanging
+# the whole test.
+ref_timeout=
 as=          # "asuser" to run the tools unprivileged
 
 # an unprivileged user for su
@@ -57,9 +64,15 @@ case_() { # name setup tool args cleanup [kmod's expected exit status]
     eval "$setup" >/dev/null 2>&1
     run "/sbin/modkit $tool $args"; mv /tmp/out /tmp/o1; mv /tmp/err /tmp/e1
     eval "$cleanup" >/dev/null 2>&1
-    eval "$setup" >/dev/null 2>&1
-    run "$R/$tool $args"; mv /tmp/out /tmp/o2; mv /tmp/err /tmp/e2; kmod_status=$status
-    eval "$cleanup" >/dev/null 2>&1
+    tries=0
+    while :; do
+        eval "$setup" >/dev/null 2>&1
+        run "$ref_timeout $R/$tool $args"; mv /tmp/out /tmp/o2; mv /tmp/err /tmp/e2; kmod_status=$status
+        eval "$cleanup" >/dev/null 2>&1
+        # killed by $ref_timeout: kmod's own hang (see ref_timeout above); again
+        [ -n "$ref_timeout" ] && [ "$status" -ge 124 ] && [ $tries -lt 4 ] || break
+        tries=$((tries + 1)); echo "NOTE $name: kmod 34.2 hung (its backoff loop), run $tries killed; again"
+    done
     if [ -n "$want" ] && [ "$kmod_status" != "$want" ]; then
         bad "$name: kmod's exit status is not $want"; cat -v /tmp/o2 /tmp/e2
     elif cmp -s /tmp/o1 /tmp/o2 && cmp -s /tmp/e1 /tmp/e2; then pass "$name"; else

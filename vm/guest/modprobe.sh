@@ -99,10 +99,12 @@ mp_case "remove by alias" "$R/modprobe mk_params" "-r mkalias"
 mp_case "remove dry run" "$R/modprobe mk_chain_a" "-r -n -v mk_chain_a"
 mp_case "remove in use by an open device" "$R/insmod $md/extra/mk_held.ko; (sleep 4 < /dev/mk_held &) ; sleep 1" \
     "-r mk_held" "sleep 4; unload_all"
+ref_timeout="timeout -s KILL 20"
 mp_case "remove in use, --wait gives up" "$R/insmod $md/extra/mk_held.ko; (sleep 4 < /dev/mk_held &) ; sleep 1" \
     "-r -w 300 mk_held" "sleep 4; unload_all"
 mp_case "remove with --wait once unused" "$R/insmod $md/extra/mk_held.ko; (sleep 1 < /dev/mk_held &) ; sleep 0.3" \
     "-r -w 3000 mk_held" "sleep 2; unload_all"
+ref_timeout=
 mp_case "show config" ":" "-c"
 export MODPROBE_OPTIONS="-v -C /etc/modprobe.d"
 mp_case "MODPROBE_OPTIONS from the environment" ":" "mk_chain_b"
