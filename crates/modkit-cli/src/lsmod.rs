@@ -1,6 +1,7 @@
 //! `lsmod`: list the loaded modules, as kmod 34's lsmod, plus `--json`.
 
 use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt;
 
 use modkit::error::{errno, strerror};
 use modkit::loaded::KernelState;
@@ -93,9 +94,18 @@ fn print_tree(log: &Log, kernel: &KernelState, dot: bool) -> u8 {
             return 1;
         }
     };
-    let rows: Vec<Row> = names
+    let rows: Vec<TreeRow> = names
         .into_iter()
-        .map(|n| read_row(log, kernel, n))
+        .map(|n| {
+            let r = read_row(log, kernel, n.into());
+            let lossy = |n: OsString| n.to_string_lossy().into_owned();
+            TreeRow {
+                name: lossy(r.name),
+                size: r.size,
+                refcnt: r.refcnt,
+                holders: r.holders.into_iter().map(lossy).collect(),
+            }
+        })
         .collect();
     let mut out = Stdout::new();
     if dot {
@@ -157,14 +167,14 @@ const ASCII_GLYPHS: Glyphs = Glyphs {
 };
 
 fn tree_children(
-    rows: &[Row],
+    rows: &[TreeRow],
     name: &str,
     prefix: &str,
     path: &mut Vec<String>,
     glyphs: &Glyphs,
     out: &mut Stdout,
 ) {
-    let used: Vec<&Row> = rows
+    let used: Vec<&TreeRow> = rows
         .iter()
         .filter(|r| r.holders.iter().any(|h| h == name))
         .collect();
@@ -195,15 +205,23 @@ fn help(prog: &str) -> String {
     )
 }
 
-/// One loaded module as lsmod shows it.
-struct Row {
+/// A module in `--tree`: names as text.
+struct TreeRow {
     name: String,
     size: i64,
     refcnt: i32,
     holders: Vec<String>,
 }
 
-fn read_row(log: &Log, kernel: &KernelState, name: String) -> Row {
+/// One loaded module as lsmod shows it (names as the kernel gives them).
+struct Row {
+    name: OsString,
+    size: i64,
+    refcnt: i32,
+    holders: Vec<OsString>,
+}
+
+fn read_row(log: &Log, kernel: &KernelState, name: OsString) -> Row {
     let size = match kernel.size(&name) {
         Ok(s) => s,
         Err(e) if e.errno() == errno::EINVAL => {
@@ -226,7 +244,7 @@ fn read_row(log: &Log, kernel: &KernelState, name: String) -> Row {
             -e.errno()
         }
     };
-    let holders = kernel.holders(&name).unwrap_or_else(|e| {
+    let holders = kernel.holder_names(&name).unwrap_or_else(|e| {
         log.error(&format!("{}\n", e.detail()));
         Vec::new()
     });
@@ -239,8 +257,20 @@ fn read_row(log: &Log, kernel: &KernelState, name: String) -> Row {
 }
 
 fn list(log: &Log, kernel: &KernelState, json: bool) -> u8 {
-    let names = match kernel.loaded_modules() {
-        Ok(n) => n,
+    let names = match kernel.loaded_module_entries() {
+        Ok(entries) => entries
+            .into_iter()
+            .filter_map(|name| {
+                if name.is_none() {
+                    // a line with no word: libkmod passes a null name on
+                    log.error(&format!(
+                        "could not get module from name '(null)': {}\n",
+                        strerror(errno::ENOENT)
+                    ));
+                }
+                name
+            })
+            .collect::<Vec<_>>(),
         Err(e) => {
             let path = kernel.proc_modules_path();
             log.error(&format!(
@@ -266,11 +296,12 @@ fn list(log: &Log, kernel: &KernelState, json: bool) -> u8 {
                     .unwrap_or("unknown");
                 let taint = kernel.taint(&name);
                 let row = read_row(log, kernel, name);
+                let lossy = |n: &OsString| n.to_string_lossy().into_owned();
                 serde_json::json!({
-                    "name": row.name,
+                    "name": lossy(&row.name),
                     "size": row.size,
                     "refcount": row.refcnt,
-                    "holders": row.holders,
+                    "holders": row.holders.iter().map(lossy).collect::<Vec<_>>(),
                     "state": state,
                     "taint": taint,
                 })
@@ -284,13 +315,17 @@ fn list(log: &Log, kernel: &KernelState, json: bool) -> u8 {
         out.write(b"Module                  Size  Used by\n");
         for name in names {
             let row = read_row(log, kernel, name);
-            let mut line = format!("{:<19} {:>8}  {}", row.name, row.size, row.refcnt);
+            // printf's "%-19s": bytes, padded by byte count
+            let name = row.name.as_bytes();
+            let mut line = name.to_vec();
+            line.resize(name.len().max(19), b' ');
+            line.extend_from_slice(format!(" {:>8}  {}", row.size, row.refcnt).as_bytes());
             for (i, h) in row.holders.iter().enumerate() {
-                line.push(if i == 0 { ' ' } else { ',' });
-                line.push_str(h);
+                line.push(if i == 0 { b' ' } else { b',' });
+                line.extend_from_slice(h.as_bytes());
             }
-            line.push('\n');
-            out.write(line.as_bytes());
+            line.push(b'\n');
+            out.write(&line);
         }
     }
     if out.close().is_ok() {
