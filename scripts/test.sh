@@ -12,9 +12,9 @@
 #              toolchain: every committed seed, crash regression and cached
 #              corpus input, then 2,000 seeded mutations per target
 #              (scripts/fuzz.sh replay; about a minute, most of it building)
-#   fuzz-smoke libFuzzer itself, 6 s per target (scripts/fuzz.sh smoke):
-#              not in the default steps, as the sanitizer build and the
-#              cargo-fuzz install cost about 6 CPU-minutes the first time
+#   fuzz-smoke libFuzzer itself, 6 s per target (scripts/fuzz.sh smoke;
+#              under 2 minutes of fuzzing; the sanitizer build and the
+#              cargo-fuzz install cost about 6 CPU-minutes the first time)
 #
 # Each test step sets MODKIT_TEST_TIERS to its tier: a test of that tier
 # whose prerequisites cannot be had FAILS, it is never skipped (tests of the
@@ -22,12 +22,12 @@
 # packages, the reference tools and trees, QEMU and the kernels.
 #
 #   scripts/test.sh [fmt|offline|reference|vm|fuzz|fuzz-smoke ...]
-#   (default: fmt offline reference vm fuzz)
+#   (default: fmt offline reference vm fuzz fuzz-smoke)
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 
-steps=${*:-fmt offline reference vm fuzz}
+steps=${*:-fmt offline reference vm fuzz fuzz-smoke}
 for step in $steps; do
     case $step in
         fmt | offline | reference | vm | fuzz | fuzz-smoke) ;;
