@@ -161,6 +161,31 @@ fn usage() -> String {
     s
 }
 
+/// The tools that are kmod's: they do not report a failed write to
+/// standard output themselves (kmod's do not check), so [`run`] does.
+const KMOD_TOOLS: &[&str] = &[
+    "depmod", "insmod", "kmod", "lsmod", "modinfo", "modprobe", "rmmod",
+];
+
+/// Runs a tool. Output lost to a failed write (a full disk, `/dev/full`)
+/// makes a kmod tool say so in its own style and exit 1, where kmod 34.2
+/// exits 0 without a word (the other tools report it themselves, dmesg as
+/// util-linux does).
+fn run(tool: &Tool, args: Vec<OsString>) -> ExitCode {
+    let prog = compat::getopt::program_name(&args[0]);
+    let status = (tool.run)(args);
+    match compat::stdio::take_failed_write() {
+        Some(errno) if KMOD_TOOLS.contains(&tool.name) => {
+            compat::stdio::stderr(&format!(
+                "{prog}: ERROR: could not write to standard output: {}\n",
+                modkit::error::strerror(errno)
+            ));
+            ExitCode::from(status.max(1))
+        }
+        _ => ExitCode::from(status),
+    }
+}
+
 fn main() -> ExitCode {
     let mut args: Vec<OsString> = std::env::args_os().collect();
     if args.is_empty() {
@@ -168,7 +193,7 @@ fn main() -> ExitCode {
     }
     let invoked = basename(&args[0]);
     if let Some(tool) = find_tool(&invoked) {
-        return ExitCode::from((tool.run)(args));
+        return run(tool, args);
     }
     let Some(first) = args.get(1).map(|a| a.to_string_lossy().into_owned()) else {
         eprint!("modkit: missing tool name\n{}", usage());
@@ -182,7 +207,7 @@ fn main() -> ExitCode {
         name => match find_tool(name) {
             Some(tool) => {
                 args.remove(0);
-                ExitCode::from((tool.run)(args))
+                run(tool, args)
             }
             None => {
                 eprint!("modkit: unknown tool '{name}'\n{}", usage());

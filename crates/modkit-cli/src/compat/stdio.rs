@@ -14,8 +14,10 @@
 //! - a failed write drops the buffered bytes and sets the stream's error
 //!   indicator (`ferror`); `fwrite` reports it, `printf`/`fputs` callers
 //!   ignore it; at exit, util-linux's `close_stdout` prints `write error`
-//!   (with `strerror` when the final flush is what failed) and exits 1,
-//!   kmod's tools exit 1;
+//!   (with `strerror` when the final flush is what failed) and exits 1;
+//!   kmod's tools say nothing and exit 0, where modkit's say
+//!   `ERROR: could not write to standard output` and exit 1
+//!   ([`take_failed_write`]);
 //! - a write to a closed pipe kills a C program with `SIGPIPE` (kmod's
 //!   tools and dmesg alike: none handles it; `modprobe -c | head -1` ends
 //!   with status 141); the Rust runtime ignores that signal, so [`Stdout`]
@@ -30,6 +32,7 @@
 
 use std::io::{self, IsTerminal, Write};
 use std::os::unix::fs::MetadataExt;
+use std::sync::atomic::{AtomicI32, Ordering};
 
 use modkit::error::Errno;
 
@@ -37,6 +40,21 @@ use modkit::error::Errno;
 const EPIPE: Errno = 32;
 /// `EIO`, for a failed write without an errno.
 const EIO: Errno = 5;
+
+/// The errno of the process's first failed write to standard output
+/// (0: none), for [`take_failed_write`].
+static FAILED_WRITE: AtomicI32 = AtomicI32::new(0);
+
+/// The errno of the first write to standard output that failed since the
+/// last call, if one did (and forgets it): for the kmod tools, which say
+/// nothing themselves (kmod's tools do not check their writes), so that
+/// the dispatcher can report it.
+pub fn take_failed_write() -> Option<Errno> {
+    match FAILED_WRITE.swap(0, Ordering::Relaxed) {
+        0 => None,
+        e => Some(e),
+    }
+}
 
 /// Why [`Stdout::close`] failed, in util-linux's `close_stdout` terms.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -163,6 +181,8 @@ impl Stdout {
                 // are lost.
                 self.buf.clear();
                 self.error = true;
+                let _ =
+                    FAILED_WRITE.compare_exchange(0, errno, Ordering::Relaxed, Ordering::Relaxed);
                 Err(errno)
             }
         }
