@@ -958,6 +958,24 @@ fn klogd_child(args: &str) -> ! {
     panic!("the daemon returned: {result:?}");
 }
 
+/// A klogd child: killed (SIGKILL) and waited for by [`Daemon::kill`], or
+/// when dropped (a failed check does not leave it running).
+struct Daemon(Child);
+
+impl Daemon {
+    fn kill(&mut self) {
+        let _ = self.0.kill();
+        self.0.wait().unwrap();
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// The seq in the structured data of a message as rsyslog's `%rawmsg%` shows it.
 fn raw_seq(line: &str) -> u64 {
     line.split(" seq=\"")
@@ -1031,7 +1049,7 @@ fn klogd_killed(test: &str, tls: bool, seed: u64) {
             .append(true)
             .open(dir.join("klogd.stderr"))
             .unwrap();
-        Command::new(std::env::current_exe().unwrap())
+        let child = Command::new(std::env::current_exe().unwrap())
             .args(["--exact", test, "--nocapture", "--test-threads=1"])
             .env(
                 KLOGD_CHILD,
@@ -1045,7 +1063,8 @@ fn klogd_killed(test: &str, tls: bool, seed: u64) {
             .stdout(Stdio::null())
             .stderr(stderr)
             .spawn()
-            .unwrap()
+            .unwrap();
+        Daemon(child)
     };
 
     let total = 30_000u64;
@@ -1087,8 +1106,7 @@ fn klogd_killed(test: &str, tls: bool, seed: u64) {
             append(1000 + rng.below(3000) as u64);
             std::thread::sleep(Duration::from_millis(rng.below(20) as u64));
         }
-        child.kill().unwrap();
-        child.wait().unwrap();
+        child.kill();
         let p = persisted();
         let got = settled(&log);
         let seqs: std::collections::BTreeSet<u64> = got.iter().map(|l| raw_seq(l)).collect();
@@ -1115,8 +1133,7 @@ fn klogd_killed(test: &str, tls: bool, seed: u64) {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    child.kill();
     let got = settled(&log);
     rsyslog.stop();
 
