@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs modkit as people install software: the binary, a link for each
 # of its tools (every tool `modkit --help` lists, kmod included), the man
-# pages, the bash, zsh and fish completions, and the licence texts.
+# pages, the bash, zsh and fish completions, klogd's systemd unit, and the
+# licence texts.
 #
 #   scripts/install.sh [--binary FILE] [--force]    install
 #   scripts/install.sh --uninstall                  remove what it installed
@@ -18,6 +19,13 @@
 #                                          by command name from XDG_DATA_DIRS)
 #   share/zsh/site-functions/_modkit       zsh (in zsh's fpath for /usr/local)
 #   share/fish/vendor_completions.d/       fish (found through XDG_DATA_DIRS)
+#   lib/systemd/system/modkit-klogd.service
+#                                          klogd's unit (dist/), its ExecStart
+#                                          naming $PREFIX/bin/modkit; systemd
+#                                          reads /usr/lib/systemd/system and
+#                                          /usr/local/lib/systemd/system (for
+#                                          another PREFIX, link it into
+#                                          /etc/systemd/system); not enabled
 #   share/doc/modkit/LICENSE-*             the licences
 #   share/modkit/install-manifest          what was installed, for --uninstall
 #
@@ -139,6 +147,14 @@ plan f "$here/crates/modkit-cli/completions/zsh/_modkit" share/zsh/site-function
 for f in "$here"/crates/modkit-cli/completions/fish/*.fish; do
     plan f "$f" "share/fish/vendor_completions.d/${f##*/}"
 done
+# klogd's unit runs the binary installed here: dist/'s names /usr/local
+unit=$here/dist/modkit-klogd.service
+grep -q '^ExecStart=/usr/local/bin/modkit ' "$unit" ||
+    { echo "install.sh: $unit: no 'ExecStart=/usr/local/bin/modkit ' line to point at $prefix/bin/modkit" >&2; exit 1; }
+exec_path=$(printf '%s' "$prefix/bin/modkit" | sed 's/%/%%/g')  # systemd's specifiers
+exec_sed=$(printf '%s' "$exec_path" | sed 's/[|&\\]/\\&/g')
+sed "s|^ExecStart=/usr/local/bin/modkit |ExecStart=$exec_sed |" "$unit" > "$work/modkit-klogd.service"
+plan f "$work/modkit-klogd.service" lib/systemd/system/modkit-klogd.service
 plan f "$here/LICENSE-MIT" share/doc/modkit/LICENSE-MIT
 plan f "$here/LICENSE-APACHE" share/doc/modkit/LICENSE-APACHE
 
@@ -203,4 +219,4 @@ if [ -f "$manifest" ]; then
 fi
 sort -u "$work/dirs" > "$manifest.dirs.new" && mv -f "$manifest.dirs.new" "$manifest.dirs"
 cp "$work/manifest" "$manifest.new" && mv -f "$manifest.new" "$manifest"
-echo "modkit installed under $root: bin/modkit and $(echo $tools | wc -w) tool links ($(echo $tools)), man pages, completions"
+echo "modkit installed under $root: bin/modkit and $(echo $tools | wc -w) tool links ($(echo $tools)), man pages, completions, lib/systemd/system/modkit-klogd.service"

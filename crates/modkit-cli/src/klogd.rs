@@ -589,7 +589,7 @@ fn run(flags: &Flags, config: &Config, pid_file: &Path, prog: &str) -> Result<()
         modkit::kmsg::syslog::set_console_level(level).map_err(|e| e.to_string())?;
     }
     let follow = !flags.one_shot;
-    let source = if let Some(path) = &config.kmsg_file {
+    let mut source = if let Some(path) = &config.kmsg_file {
         Source::recorded(path, follow).map_err(|e| e.to_string())?
     } else if flags.syslog {
         Source::syslog(numbering, flags.one_shot)
@@ -597,6 +597,10 @@ fn run(flags: &Flags, config: &Config, pid_file: &Path, prog: &str) -> Result<()
         Source::kmsg(modkit::kmsg::reader::KMSG_PATH, follow).map_err(|e| e.to_string())?
     };
     let kernel_seq = source.has_kernel_seq();
+    // Records sent again after a restart carry the timestamps they had.
+    if let (Some(p), Some(measured)) = (&positions, source.boot_time_us()) {
+        source.set_boot_time_us(p.boot_time(&boot_id, measured));
+    }
     let decoder = (!flags.no_translate).then(|| {
         let mut sources = SymbolSources {
             system_map: config.system_map.clone(),

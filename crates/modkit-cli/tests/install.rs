@@ -1,5 +1,6 @@
 //! `scripts/install.sh` into a DESTDIR: the file list, the tool links
-//! (each runs as its tool), every man page through `man --warnings -l`,
+//! (each runs as its tool), klogd's systemd unit running the installed
+//! binary, every man page through `man --warnings -l`,
 //! bash-completion loading the installed scripts by command name, the
 //! refusal to replace files that are not modkit's (kmod's), a reinstall,
 //! and `--uninstall` leaving nothing behind. Offline tier: needs sh, man
@@ -77,6 +78,7 @@ fn expected() -> BTreeSet<String> {
         "share/bash-completion/completions/modkit",
         "share/fish/vendor_completions.d/modkit.fish",
         "share/zsh/site-functions/_modkit",
+        "lib/systemd/system/modkit-klogd.service",
         "share/doc/modkit/LICENSE-MIT",
         "share/doc/modkit/LICENSE-APACHE",
         "share/modkit/install-manifest",
@@ -135,6 +137,36 @@ fn installs_links_pages_completions_and_uninstalls_exactly() {
             "{t}: {text}"
         );
     }
+
+    // klogd's unit is dist/'s, its ExecStart naming the binary installed
+    // under PREFIX
+    let dist =
+        std::fs::read_to_string(modkit_testkit::repo_root().join("dist/modkit-klogd.service"))
+            .unwrap();
+    let unit =
+        std::fs::read_to_string(root.join("lib/systemd/system/modkit-klogd.service")).unwrap();
+    let exec = format!("ExecStart={PREFIX}/bin/modkit klogd ");
+    assert_eq!(
+        unit.lines()
+            .filter(|l| l.starts_with("ExecStart="))
+            .collect::<Vec<_>>(),
+        [dist
+            .lines()
+            .find(|l| l.starts_with("ExecStart="))
+            .unwrap()
+            .replace("ExecStart=/usr/local/bin/modkit klogd ", &exec)
+            .as_str()],
+        "{unit}"
+    );
+    assert!(unit.contains(&exec), "{unit}");
+    assert_eq!(
+        unit.lines()
+            .filter(|l| !l.starts_with("ExecStart="))
+            .collect::<Vec<_>>(),
+        dist.lines()
+            .filter(|l| !l.starts_with("ExecStart="))
+            .collect::<Vec<_>>()
+    );
 
     // every page renders, without a warning, with its NAME
     for (t, s) in tools() {

@@ -662,3 +662,119 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// The frames (`LEN SP MSG`, RFC 6587 octet counting) of one connection.
+fn frames(mut data: &[u8]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    while !data.is_empty() {
+        let sp = data.iter().position(|&b| b == b' ').expect("a length");
+        let len: usize = std::str::from_utf8(&data[..sp]).unwrap().parse().unwrap();
+        out.push(data[sp + 1..sp + 1 + len].to_vec());
+        data = &data[sp + 1 + len..];
+    }
+    out
+}
+
+/// The RFC 5424 TIMESTAMP of a message (`<PRI>1 2026-12-02T07:50:54.123456Z
+/// ...`) in microseconds since the epoch.
+fn timestamp_us(message: &[u8]) -> i64 {
+    let text = String::from_utf8_lossy(message);
+    let ts = text.split(' ').nth(1).unwrap();
+    let n = |r: std::ops::Range<usize>| -> i64 { ts[r].parse().unwrap() };
+    let (y, m, d) = (n(0..4), n(5..7), n(8..10));
+    // days since 1970-01-01 of a proleptic Gregorian date
+    let (y, m) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * m + 2) / 5 + d - 1;
+    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
+    let secs = days * 86_400 + n(11..13) * 3600 + n(14..16) * 60 + n(17..19);
+    secs * 1_000_000 + n(20..26)
+}
+
+/// The live kernel log forwarded to a TCP sink by `klogd -o` with the
+/// state in `state`: the messages, in order.
+fn forward_live(state: &Path) -> Vec<Vec<u8>> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let sink = std::thread::spawn(move || {
+        let (mut c, _) = listener.accept().unwrap();
+        let mut data = Vec::new();
+        std::io::Read::read_to_end(&mut c, &mut data).unwrap();
+        data
+    });
+    let out = run_modkit(
+        "klogd",
+        [
+            "-o",
+            "-x",
+            "--config",
+            "/dev/null",
+            "--rate-limit",
+            "0",
+            "--hostname",
+            "h",
+            "--forward",
+            &format!("tcp://127.0.0.1:{port}"),
+            "--state-dir",
+            state.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    frames(&sink.join().unwrap())
+}
+
+/// Records of the running kernel sent again (their position lost, as when
+/// klogd is killed before it saves it) are byte for byte what was sent
+/// first, TIMESTAMP included: the boot time records are stamped with is
+/// kept in the state directory (`boot-time`) and used again in the same
+/// boot while the clock agrees with it within a second.
+#[test]
+fn live_records_sent_again_are_byte_identical() {
+    if std::fs::File::open("/dev/kmsg").is_err() {
+        modkit_testkit::skip(
+            modkit_testkit::Tier::Offline,
+            "/dev/kmsg cannot be read here",
+        );
+        return;
+    }
+    let s = Setup::new("klogd-live-again");
+    let first = forward_live(&s.p("a"));
+    assert!(!first.is_empty(), "the kernel log is empty");
+    let saved = std::fs::read_to_string(s.p("a/boot-time")).unwrap();
+    // Sent again from the start, as after a kill before any save.
+    for e in std::fs::read_dir(s.p("a")).unwrap() {
+        let p = e.unwrap().path();
+        if p.file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("position.")
+        {
+            std::fs::remove_file(p).unwrap();
+        }
+    }
+    std::thread::sleep(Duration::from_millis(20));
+    let again = forward_live(&s.p("a"));
+    assert!(again.len() >= first.len());
+    for (a, b) in first.iter().zip(&again) {
+        assert_eq!(
+            String::from_utf8_lossy(a),
+            String::from_utf8_lossy(b),
+            "a record sent again differs"
+        );
+    }
+    // The saved boot time is the one used: another state directory whose
+    // saved boot time is 0.3 s later stamps every record 0.3 s later.
+    let (id, us) = saved.trim_end().split_once(' ').unwrap();
+    let later: i64 = us.parse::<i64>().unwrap() + 300_000;
+    std::fs::create_dir(s.p("b")).unwrap();
+    std::fs::write(s.p("b/boot-time"), format!("{id} {later}\n")).unwrap();
+    let shifted = forward_live(&s.p("b"));
+    for (a, b) in first.iter().zip(&shifted) {
+        assert_eq!(timestamp_us(b) - timestamp_us(a), 300_000);
+    }
+}

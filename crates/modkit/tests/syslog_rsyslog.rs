@@ -176,6 +176,13 @@ fn free_udp_port() -> u16 {
     free_port(true)
 }
 
+/// The fields the checks read, one message a line: PRI, MSGID, the
+/// structured data, the tag, the message.
+const FIELDS: &str = "%PRI%|%MSGID%|%STRUCTURED-DATA%|%syslogtag%|%msg%";
+
+/// The message as it came in (the frame's content), one a line.
+const RAW: &str = "%rawmsg%";
+
 /// One rsyslogd with one input and one output file.
 struct Rsyslog {
     dir: PathBuf,
@@ -188,6 +195,19 @@ struct Rsyslog {
 impl Rsyslog {
     /// `input` is the input() statement (without ruleset); `out` the log file.
     fn new(dir: &Path, name: &str, modules: &str, input: &str, probe: u16) -> Rsyslog {
+        Rsyslog::with_template(dir, name, modules, input, probe, FIELDS)
+    }
+
+    /// [`Rsyslog::new`] writing each message with `template` (an rsyslog
+    /// string template, e.g. [`FIELDS`] or [`RAW`]).
+    fn with_template(
+        dir: &Path,
+        name: &str,
+        modules: &str,
+        input: &str,
+        probe: u16,
+        template: &str,
+    ) -> Rsyslog {
         let work = dir.join(format!("{name}.work"));
         fs::create_dir_all(&work).unwrap();
         let conf = dir.join(format!("{name}.conf"));
@@ -202,9 +222,8 @@ impl Rsyslog {
              defaultNetstreamDriverCertFile=\"{dir}/server.pem\" \
              defaultNetstreamDriverKeyFile=\"{dir}/server.key\")\n\
              {modules}\n{probe_input}\
-             template(name=\"fields\" type=\"string\" \
-             string=\"%PRI%|%MSGID%|%STRUCTURED-DATA%|%syslogtag%|%msg%\\n\")\n\
-             ruleset(name=\"out\") {{ action(type=\"omfile\" file=\"{dir}/{name}.log\" template=\"fields\") }}\n\
+             template(name=\"out\" type=\"string\" string=\"{template}\\n\")\n\
+             ruleset(name=\"out\") {{ action(type=\"omfile\" file=\"{dir}/{name}.log\" template=\"out\") }}\n\
              {input}\n",
             work = work.display(),
             dir = dir.display(),
@@ -870,5 +889,327 @@ fn rsyslog_tls_refuses_an_untrusted_certificate() {
     assert!(
         !got.contains("kmsg@32473"),
         "an entry reached the collector: {got}"
+    );
+}
+
+/// The environment variable that makes the test binary, run again by
+/// [`klogd_killed`], the klogd daemon instead of the test:
+/// `DIR\nPORT\ntcp|tls`.
+const KLOGD_CHILD: &str = "MODKIT_KLOGD_KILL_CHILD";
+
+/// The boot id of the recorded log the kill tests forward.
+const KILL_BOOT: &str = "kill-test-boot";
+
+/// Record `seq` as `/dev/kmsg` gives it (the `--kmsg-file` format): levels
+/// and facilities cycle, lengths vary, a caller id and a dictionary.
+fn kmsg_record(seq: u64) -> String {
+    let facility = if seq.is_multiple_of(13) { 3 } else { 0 };
+    format!(
+        "{},{seq},{},-,caller=T{};modkit-kill message {seq} {}\n SUBSYSTEM=pci\n DEVICE=+pci:0000:00:{:02x}.0\n",
+        facility * 8 + seq % 8,
+        seq * 1000 + 5,
+        seq % 300,
+        "x".repeat((seq * 37 % 200) as usize),
+        seq % 256
+    )
+}
+
+/// The daemon, composed as `modkit klogd -n --kmsg-file DIR/kmsg --forward
+/// tcp://127.0.0.1:PORT --state-dir DIR/state --rate-limit 0 -x` composes
+/// it (the same library calls: `remote::open`, `daemon::resume_point`,
+/// `Engine`, `daemon::run` on a followed recorded log); the command line
+/// adds option parsing and signal handlers, which SIGKILL never reaches.
+/// Runs until it is killed.
+fn klogd_child(args: &str) -> ! {
+    use modkit::klogd::daemon::{self, Control, Engine, Settings};
+    use modkit::klogd::source::Source;
+    use modkit::klogd::state::Positions;
+
+    let mut args = args.lines();
+    let dir = PathBuf::from(args.next().unwrap());
+    let port: u16 = args.next().unwrap().parse().unwrap();
+    let host = "127.0.0.1".to_string();
+    let transport = match args.next().unwrap() {
+        "tls" => Transport::Tls { host, port },
+        _ => Transport::Tcp { host, port },
+    };
+    let positions = Positions::open(dir.join("state")).unwrap();
+    let out = open(&spec(transport, &dir, 8 << 20)).unwrap();
+    let after = daemon::resume_point(Some(&positions), out.key(), KILL_BOOT).unwrap();
+    let mut engine = Engine::new(
+        vec![(out, after)],
+        Settings {
+            rate_limit: None,
+            decoder: None,
+            twice: false,
+            positions: Some(positions),
+            boot_id: KILL_BOOT.into(),
+            kernel_seq: true,
+        },
+    );
+    let source = Source::recorded(dir.join("kmsg"), true).unwrap();
+    let result = daemon::run(
+        source,
+        &mut engine,
+        &Control::default(),
+        &mut |_| {},
+        &mut |w| eprintln!("klogd: {w}"),
+    );
+    panic!("the daemon returned: {result:?}");
+}
+
+/// A klogd child: killed (SIGKILL) and waited for by [`Daemon::kill`], or
+/// when dropped (a failed check does not leave it running).
+struct Daemon(Child);
+
+impl Daemon {
+    fn kill(&mut self) {
+        let _ = self.0.kill();
+        self.0.wait().unwrap();
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The seq in the structured data of a message as rsyslog's `%rawmsg%` shows it.
+fn raw_seq(line: &str) -> u64 {
+    line.split(" seq=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no seq in {line:?}"))
+}
+
+/// The collector's log once it has stopped growing (what a killed klogd
+/// had written into the connection has all arrived).
+fn settled(log: &Path) -> Vec<String> {
+    let mut last = None;
+    loop {
+        std::thread::sleep(Duration::from_millis(300));
+        let got = lines(log, 0, Duration::ZERO);
+        if last.as_ref() == Some(&got) {
+            return got;
+        }
+        last = Some(got);
+    }
+}
+
+/// klogd killed with SIGKILL at random points while it forwards a growing
+/// log to rsyslog, and restarted each time. What rsyslog holds:
+///
+/// - every record, each first arrival in seq order: nothing lost;
+/// - at each kill, every record up to the position klogd had persisted is
+///   at the collector (a position never runs ahead of the collector);
+/// - a restarted klogd sends from the persisted position on, in order:
+///   the only duplicates are records of the killed run that arrived after
+///   that position. THE BOUND: after the kill of a klogd whose persisted
+///   position was P, at most the records P+1 ..= H arrive twice, H being
+///   the highest seq the collector had received when it was killed, i.e.
+///   what the killed klogd had sent since its last persisted position;
+/// - each duplicate is byte for byte the message sent first (the same
+///   `seq` in the structured data), so a collector can drop it.
+fn klogd_killed(test: &str, tls: bool, seed: u64) {
+    if let Ok(args) = std::env::var(KLOGD_CHILD) {
+        klogd_child(&args);
+    }
+    if !runs(Tier::Reference) || !have_tools() {
+        return;
+    }
+    let name = if tls { "kill-tls" } else { "kill-tcp" };
+    let scratch = ScratchDir::new(&format!("rsyslog-{name}"));
+    let dir = scratch.path();
+    make_certificates(dir);
+    let port = free_tcp_port();
+    let driver = if tls {
+        " streamDriver.name=\"gtls\" streamDriver.mode=\"1\" streamDriver.authMode=\"anon\""
+    } else {
+        ""
+    };
+    let input = format!(
+        "input(type=\"imtcp\" address=\"127.0.0.1\" port=\"{port}\" ruleset=\"out\"{driver})"
+    );
+    let mut rsyslog =
+        Rsyslog::with_template(dir, name, "module(load=\"imtcp\")", &input, port, RAW);
+    let log = rsyslog.log(name);
+    let key = format!("{}:127.0.0.1:{port}", if tls { "tls" } else { "tcp" });
+    let positions = modkit::klogd::state::Positions::open(dir.join("state")).unwrap();
+    let persisted = || positions.load(&key).and_then(|p| p.seq);
+
+    let kmsg = dir.join("kmsg");
+    fs::write(&kmsg, "").unwrap();
+    let mut writer = fs::OpenOptions::new().append(true).open(&kmsg).unwrap();
+    let spawn = || {
+        let stderr = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("klogd.stderr"))
+            .unwrap();
+        let child = Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", test, "--nocapture", "--test-threads=1"])
+            .env(
+                KLOGD_CHILD,
+                format!(
+                    "{}\n{port}\n{}",
+                    dir.display(),
+                    if tls { "tls" } else { "tcp" }
+                ),
+            )
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .unwrap();
+        Daemon(child)
+    };
+
+    let total = 30_000u64;
+    let kills = 6;
+    let mut next = 0u64;
+    let mut rng = modkit_testkit::Rng(seed);
+    let mut child = spawn();
+    // Per kill: the position persisted, the highest seq at the collector,
+    // how many lines the collector then held.
+    let mut at_kill: Vec<(Option<u64>, u64, usize)> = Vec::new();
+    use std::io::Write;
+    let mut append = |n: u64| {
+        let end = (next + n).min(total);
+        let text: String = (next..end).map(kmsg_record).collect();
+        writer.write_all(text.as_bytes()).unwrap();
+        next = end;
+    };
+    for round in 0..kills {
+        // Records arrive in bursts; once this klogd has delivered some,
+        // it is killed: mostly in the middle of a burst it is forwarding,
+        // now and then while it waits for the next.
+        let before = at_kill.last().and_then(|k: &(Option<u64>, u64, usize)| k.0);
+        for _ in 0..1 + rng.below(3) {
+            append(200 + rng.below(1000) as u64);
+            std::thread::sleep(Duration::from_millis(rng.below(50) as u64));
+        }
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while persisted() <= before {
+            assert!(
+                Instant::now() < deadline,
+                "{name}: klogd delivered nothing in 60 s: {}",
+                fs::read_to_string(dir.join("klogd.stderr")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if round % 3 == 2 {
+            std::thread::sleep(Duration::from_millis(rng.below(300) as u64));
+        } else {
+            append(1000 + rng.below(3000) as u64);
+            std::thread::sleep(Duration::from_millis(rng.below(20) as u64));
+        }
+        child.kill();
+        let p = persisted();
+        let got = settled(&log);
+        let seqs: std::collections::BTreeSet<u64> = got.iter().map(|l| raw_seq(l)).collect();
+        if let Some(p) = p {
+            let missing: Vec<u64> = (0..=p).filter(|s| !seqs.contains(s)).collect();
+            assert!(
+                missing.is_empty(),
+                "{name}: position {p} persisted, but the collector lacks {missing:?}"
+            );
+        }
+        let high = seqs.last().copied().unwrap_or(0);
+        at_kill.push((p, high, got.len()));
+        child = spawn();
+    }
+    append(total);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while persisted() != Some(total - 1) {
+        assert!(
+            Instant::now() < deadline,
+            "{name}: position {:?} after 120 s, not {}: {}",
+            persisted(),
+            total - 1,
+            fs::read_to_string(dir.join("klogd.stderr")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill();
+    let got = settled(&log);
+    rsyslog.stop();
+
+    // Every record, first arrivals in order, each copy identical to the first.
+    let mut first: Vec<Option<&String>> = vec![None; total as usize];
+    let mut order = Vec::new();
+    for line in &got {
+        let seq = raw_seq(line);
+        assert!(
+            line.contains(&format!("modkit-kill message {seq} ")),
+            "{name}: {line:?}"
+        );
+        match first[seq as usize] {
+            None => {
+                first[seq as usize] = Some(line);
+                order.push(seq);
+            }
+            Some(f) => assert_eq!(line, f, "{name}: a duplicate of {seq} differs"),
+        }
+    }
+    assert_eq!(
+        order,
+        (0..total).collect::<Vec<_>>(),
+        "{name}: every record, first arrivals in order"
+    );
+
+    // Each run sends from the position the killed one persisted, in order;
+    // its duplicates are within the bound.
+    let mut start = 0usize;
+    let mut resume = 0u64;
+    let mut report = Vec::new();
+    for (run, end) in at_kill.iter().map(|k| k.2).chain([got.len()]).enumerate() {
+        let seqs: Vec<u64> = got[start..end].iter().map(|l| raw_seq(l)).collect();
+        assert_eq!(
+            seqs,
+            (resume..resume + seqs.len() as u64).collect::<Vec<_>>(),
+            "{name}: run {run} sends from {resume} on, in order"
+        );
+        if run > 0 {
+            let (p, high, _) = at_kill[run - 1];
+            // P+1 ..= H (0 ..= H when nothing was persisted)
+            let bound = p.map_or(high + 1, |p| high - p);
+            let dups = seqs.iter().filter(|&&s| s <= high).count() as u64;
+            assert!(
+                dups <= bound,
+                "{name}: run {run}: {dups} duplicates, more than the {bound} records after the position {p:?}"
+            );
+            report.push(format!("{dups}/{bound}"));
+        }
+        if run < at_kill.len() {
+            resume = at_kill[run].0.map_or(0, |p| p + 1);
+        }
+        start = end;
+    }
+    let duplicates = got.len() as u64 - total;
+    eprintln!(
+        "{name}: {kills} kills, {duplicates} duplicates of {total} records \
+         (per restart: duplicates/records sent after the persisted position: {})",
+        report.join(" ")
+    );
+}
+
+#[test]
+fn rsyslog_tcp_klogd_killed_again_and_again_loses_nothing_and_repeats_only_the_unsaved_tail() {
+    klogd_killed(
+        "rsyslog_tcp_klogd_killed_again_and_again_loses_nothing_and_repeats_only_the_unsaved_tail",
+        false,
+        0x5eed_0014,
+    );
+}
+
+#[test]
+fn rsyslog_tls_klogd_killed_again_and_again_loses_nothing_and_repeats_only_the_unsaved_tail() {
+    klogd_killed(
+        "rsyslog_tls_klogd_killed_again_and_again_loses_nothing_and_repeats_only_the_unsaved_tail",
+        true,
+        0x5eed_0015,
     );
 }

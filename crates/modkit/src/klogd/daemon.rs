@@ -363,6 +363,13 @@ impl Engine {
         first_err.map_or(Ok(()), Err)
     }
 
+    /// Whether an output has entries written but not yet known delivered
+    /// ([`Output::awaiting_delivery`]): [`run`] then polls again within
+    /// [`ACK_POLL`] instead of [`IDLE_POLL`].
+    pub fn awaiting_delivery(&self) -> bool {
+        self.slots.iter().any(|s| s.output.awaiting_delivery())
+    }
+
     /// Reopens every output (`SIGHUP`).
     pub fn reopen(&mut self) -> io::Result<()> {
         for slot in &mut self.slots {
@@ -412,6 +419,17 @@ impl Engine {
     }
 }
 
+/// How long [`run`] waits for a record before it polls the outputs again
+/// (reconnects, timers) when none awaits an acknowledgement.
+pub const IDLE_POLL: Duration = Duration::from_millis(200);
+
+/// How long [`run`] waits for a record before it polls again while an output
+/// awaits acknowledgements ([`Engine::awaiting_delivery`]): the saved
+/// position catches up with what the collector received within about this
+/// much time after the last write, which bounds what a `kill -9` sends
+/// twice while the log is quiet.
+pub const ACK_POLL: Duration = Duration::from_millis(10);
+
 /// Requests from signal handlers (set by the caller, cleared by [`run`]).
 #[derive(Debug, Clone, Default)]
 pub struct Control {
@@ -455,7 +473,12 @@ pub fn run(
                 d.reload();
             }
         }
-        let first = rx.recv_timeout(Duration::from_millis(200));
+        let wait = if engine.awaiting_delivery() {
+            ACK_POLL
+        } else {
+            IDLE_POLL
+        };
+        let first = rx.recv_timeout(wait);
         let now = Instant::now();
         let mut batch = 0;
         let mut next = first.map_err(|e| e == mpsc::RecvTimeoutError::Disconnected);

@@ -27,6 +27,15 @@ pub trait Output: Send {
     /// returns the highest sequence number known delivered, if any.
     fn poll(&mut self, now: Instant) -> io::Result<Option<u64>>;
 
+    /// Whether entries were written out but are not yet known delivered
+    /// (a stream destination waits for its peer's acknowledgement). The
+    /// daemon then polls again soon, even when no record comes, so that the
+    /// position it saves follows the acknowledgements closely: after a
+    /// `kill -9` only what arrived after the saved position is sent again.
+    fn awaiting_delivery(&self) -> bool {
+        false
+    }
+
     /// How many entries were dropped (buffer full) since the last call.
     fn take_dropped(&mut self) -> u64;
 

@@ -118,6 +118,24 @@ impl Source {
         }
     }
 
+    /// The wall-clock time of the boot (microseconds since the epoch) that
+    /// records are stamped with (`realtime_us` = it + `monotonic_us`),
+    /// measured when the source was opened; `None` for a recorded file,
+    /// whose records get no wall-clock time.
+    pub fn boot_time_us(&self) -> Option<i64> {
+        self.boot_time_us
+    }
+
+    /// Stamps records with `us` as the boot time instead of the measured
+    /// one (a recorded file's records stay without a wall-clock time): a
+    /// restarted klogd keeps the boot time its first start used
+    /// ([`super::state::Positions::boot_time`]).
+    pub fn set_boot_time_us(&mut self, us: i64) {
+        if self.boot_time_us.is_some() {
+            self.boot_time_us = Some(us);
+        }
+    }
+
     /// Whether records carry the kernel's own sequence numbers (so that a
     /// restart can resume by them).
     pub fn has_kernel_seq(&self) -> bool {

@@ -9,6 +9,11 @@
 //! is replaced atomically ([`crate::fsutil::write_atomic`]: a temporary
 //! file renamed over it): a reader, or a klogd killed at any moment, sees
 //! the old position or the new one, never a mix.
+//!
+//! Beside them, `boot-time` holds `BOOT_ID USEC`: the wall-clock time of
+//! the boot that records are stamped with ([`Positions::boot_time`]), kept
+//! so that a record a restarted klogd sends again carries the same
+//! timestamp as the first time.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -95,6 +100,39 @@ impl Positions {
     }
 }
 
+/// How far the boot time measured at a start may be from the one a klogd
+/// of the same boot saved and still be taken as the same: the two clock
+/// reads of a measurement differ by microseconds, NTP's slewing by at most
+/// 0.5 ms per second; a larger difference is a step of the clock, and then
+/// the new value is right.
+pub const BOOT_TIME_SLACK_US: i64 = 1_000_000;
+
+impl Positions {
+    /// The boot time (microseconds since the epoch) to stamp this boot's
+    /// records with: the one saved by an earlier klogd of the same boot
+    /// when `measured_us` is within [`BOOT_TIME_SLACK_US`] of it (so
+    /// records sent again after a restart are byte for byte what was sent
+    /// first), else `measured_us`, saved for the next start. A file that
+    /// cannot be read or written costs only that stability.
+    pub fn boot_time(&self, boot_id: &str, measured_us: i64) -> i64 {
+        let path = self.dir.join("boot-time");
+        let saved = std::fs::read_to_string(&path).ok().and_then(|text| {
+            let (id, us) = text.trim_end().split_once(' ')?;
+            (id == boot_id).then(|| us.parse::<i64>().ok())?
+        });
+        match saved {
+            Some(us) if us.abs_diff(measured_us) <= BOOT_TIME_SLACK_US as u64 => us,
+            _ => {
+                let _ = crate::fsutil::write_atomic(
+                    &path,
+                    format!("{boot_id} {measured_us}\n").as_bytes(),
+                );
+                measured_us
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,6 +158,18 @@ mod tests {
         p.save("tcp:h:1", &none).unwrap();
         assert_eq!(p.load("tcp:h:1"), Some(none));
         std::fs::write(p.path("x"), "b1 notanumber\n").unwrap();
+        // The boot time: kept within the slack in the same boot, replaced
+        // after a clock step or in a new boot.
+        assert_eq!(p.boot_time("b1", 1_000_000_000), 1_000_000_000);
+        assert_eq!(p.boot_time("b1", 1_000_000_007), 1_000_000_000);
+        assert_eq!(p.boot_time("b1", 999_000_000), 1_000_000_000);
+        assert_eq!(p.boot_time("b1", 1_003_000_000), 1_003_000_000);
+        assert_eq!(p.boot_time("b1", 1_003_000_050), 1_003_000_000);
+        assert_eq!(p.boot_time("b2", 1_003_000_050), 1_003_000_050);
+        assert_eq!(
+            std::fs::read_to_string(dir.join("state/boot-time")).unwrap(),
+            "b2 1003000050\n"
+        );
         assert_eq!(p.load("x"), None);
         assert!(read_boot_id(dir.join("missing")).is_err());
     }

@@ -42,6 +42,14 @@
 //!   data (RELP exists for that); a connection broken in the middle of a
 //!   message the collector partly received may leave that partial message
 //!   at the collector, and the whole message follows in the next connection.
+//!   After klogd itself dies (`kill -9`, a crash), the records after the
+//!   last position the daemon saved that the collector got anyway are sent
+//!   again by the next klogd: those acknowledged after the save (the daemon
+//!   polls within [`crate::klogd::daemon::ACK_POLL`] while
+//!   [`Output::awaiting_delivery`], so the saved position follows the
+//!   acknowledgements), and those the kernel still held in the socket's
+//!   send queue and delivered after the process was gone. They are the
+//!   same bytes as the first time (same `seq`): a collector can drop them.
 //! - **Unix stream**: delivered = the local syslog daemon has read the
 //!   bytes (the socket's send queue is empty while the reader is alive).
 //! - **Unix datagram** (`/dev/log`): delivered = the datagram is in the

@@ -319,6 +319,12 @@ impl Output for SyslogOutput {
         Ok(self.delivered)
     }
 
+    fn awaiting_delivery(&self) -> bool {
+        // Connected and holding entries: written ones wait for their
+        // acknowledgement, unwritten ones for room in the socket.
+        self.connection.is_some() && !self.queue.is_empty()
+    }
+
     fn take_dropped(&mut self) -> u64 {
         std::mem::take(&mut self.dropped)
     }
