@@ -63,6 +63,10 @@ rm -r "$stage/usr/lib/modkit/share/modkit"
 # the licences go where Debian keeps them: the copyright file
 rm -r "$stage/usr/lib/modkit/share/doc"
 find "$stage/usr/lib/modkit/share/man" -type f -exec gzip -9n {} +
+# the unit goes where systemd looks for a package's units
+mkdir -p "$stage/usr/lib/systemd"
+mv "$stage/usr/lib/modkit/lib/systemd/system" "$stage/usr/lib/systemd/system"
+rmdir "$stage/usr/lib/modkit/lib/systemd" "$stage/usr/lib/modkit/lib"
 mkdir -p "$stage/usr/bin" "$stage/usr/share/doc/modkit"
 ln -s ../lib/modkit/bin/modkit "$stage/usr/bin/modkit"
 {

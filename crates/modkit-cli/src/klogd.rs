@@ -139,7 +139,7 @@ struct Flags {
 fn help(prog: &str) -> String {
     format!(
         "Usage:\n {prog} [-c n] [-d] [-f fname] [-iI] [-n] [-o] [-p] [-s] [-k fname] [-v] [-x] [-2] [options]\n\n\
-         Read the kernel log (/dev/kmsg, or syslog(2) with -s) and deliver every record once,\n\
+         Read the kernel log (/dev/kmsg, or syslog(2) with -s) and deliver every record, nothing lost, in order,\n\
          in order, to a file and to syslog destinations; oops addresses decoded.\n\n\
          Options:\n\
          \x20-c, --console-level N   set the console log level (1-8) at start\n\

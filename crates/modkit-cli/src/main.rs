@@ -82,7 +82,7 @@ const TOOLS: &[Tool] = &[
     },
     Tool {
         name: "klogd",
-        about: "the kernel log daemon: every record once, to files and syslog collectors",
+        about: "the kernel log daemon: nothing lost, in order, to files and syslog collectors",
         run: klogd::main,
     },
     Tool {

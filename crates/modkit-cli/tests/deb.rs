@@ -118,7 +118,10 @@ fn package_installs_runs_and_removes_cleanly_in_a_throwaway_root() {
                     "./usr/lib/",
                     "./usr/bin/modkit",
                     "./usr/share/",
-                    "./usr/share/doc/"
+                    "./usr/share/doc/",
+                    "./usr/lib/systemd/",
+                    "./usr/lib/systemd/system/",
+                    "./usr/lib/systemd/system/modkit-klogd.service"
                 ]
                 .contains(&path)
                 || path.starts_with("./usr/share/doc/modkit/"),
@@ -158,6 +161,13 @@ fn package_installs_runs_and_removes_cleanly_in_a_throwaway_root() {
         );
     }
     assert!(installed.contains("usr/share/doc/modkit/copyright"));
+    // klogd's unit where systemd looks, naming the packaged binary
+    let unit = std::fs::read_to_string(root.join("usr/lib/systemd/system/modkit-klogd.service"))
+        .expect("the unit is installed");
+    assert!(
+        unit.contains("\nExecStart=/usr/lib/modkit/bin/modkit klogd "),
+        "{unit}"
+    );
     // the binary runs through /usr/bin/modkit and through a tool link
     let out = run(Command::new(root.join("usr/bin/modkit")).arg("--help"));
     assert_eq!(out, help);

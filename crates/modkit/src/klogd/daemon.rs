@@ -1,5 +1,6 @@
-//! The daemon's engine: records from a [`Source`] go to every output, each
-//! exactly once, in order.
+//! The daemon's engine: records from a [`Source`] go to every output, none
+//! lost, in order (exactly once but for what a `kill -9` sends again to a
+//! collector: see `remote`).
 //!
 //! - Each output starts after its own resume point ([`resume_point`]: the
 //!   persisted position of this boot, or what its file says it holds); the
