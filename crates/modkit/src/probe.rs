@@ -198,9 +198,10 @@ struct Pool {
     dep_ids: foldhash::HashMap<Box<str>, ModuleId>,
     /// The list the last [`Context::probe_insert`] walked, with reasons.
     last_plan: Vec<(ModuleId, Why)>,
-    /// Lookups already answered (the same softdep names are looked up for
-    /// every module naming them): what [`Context::lookup`] gave, kept
-    /// only when it had nothing left to do or report on a second call.
+    /// Lookups of softdep and weakdep names already answered (the same
+    /// names are looked up for every module naming them): what
+    /// [`Context::lookup`] gave, kept only when it had nothing left to do
+    /// or report on a second call.
     lookups: foldhash::HashMap<String, Vec<ModuleId>>,
     /// The modules whose `visited` or `required` flag is set: what the
     /// next probe list clears (libkmod clears the flags of every module of
@@ -343,6 +344,18 @@ impl Pool {
     }
 
     fn module_from_path(&mut self, path: &Path) -> std::result::Result<ModuleId, Errno> {
+        self.module_from_file(path, true)
+    }
+
+    /// [`Pool::module_from_path`]; what it found about the file is kept
+    /// for the next call with the same path only with `remember` (a
+    /// dependency's file is remembered by its `modules.dep` text instead:
+    /// [`Pool::set_depline`]) — the answers are the same either way.
+    fn module_from_file(
+        &mut self,
+        path: &Path,
+        remember: bool,
+    ) -> std::result::Result<ModuleId, Errno> {
         if let Some(&id) = self.path_ids.get(path.as_os_str()) {
             // the same file again: the same answer (a module's path, once
             // set, never changes)
@@ -354,7 +367,11 @@ impl Pool {
             Some(known) => (*known)?,
             None => {
                 let known = std::fs::metadata(&abs).map(drop).map_err(|e| errno_of(&e));
-                self.exists.insert(abs.clone().into_os_string(), known);
+                // a file that exists is known by the module it becomes
+                // (unless asked for by another spelling of its path)
+                if known.is_err() || (remember && abs.as_path() != path) {
+                    self.exists.insert(abs.clone().into_os_string(), known);
+                }
                 known?;
             }
         }
@@ -376,7 +393,9 @@ impl Pool {
             }
         }
         self.em(id).builtin = Builtin::No;
-        self.path_ids.insert(path.as_os_str().to_os_string(), id);
+        if remember {
+            self.path_ids.insert(path.as_os_str().to_os_string(), id);
+        }
         Ok(id)
     }
 
@@ -395,11 +414,11 @@ impl Pool {
         };
         self.em(id).dep_init = true;
         if let (None, Some(path)) = (&self.e(id).path, path) {
-            let mut joined = Vec::new();
+            let mut joined = Vec::with_capacity(dirname.as_os_str().len() + 1 + path.len());
             join_into(&mut joined, dirname, path);
             self.em(id).path = Some(PathBuf::from(OsString::from_vec(joined)));
         }
-        let mut list = Vec::new();
+        let mut list = Vec::with_capacity(words(deps).count());
         let mut buf = std::mem::take(&mut self.path_buf);
         for dep in words(deps) {
             if let Some(&d) = self.dep_ids.get(dep) {
@@ -410,7 +429,7 @@ impl Pool {
             buf.clear();
             join_into(&mut buf, dirname, dep);
             let p = Path::new(OsStr::from_bytes(&buf));
-            match self.module_from_path(p) {
+            match self.module_from_file(p, false) {
                 Ok(d) => {
                     self.dep_ids.insert(Box::from(dep), d);
                     list.push(d);
@@ -632,11 +651,19 @@ impl Context {
     /// context's configuration (libkmod's sources and order). Empty when
     /// nothing matches; `EINVAL` for an alias with unbalanced brackets.
     pub fn lookup(&mut self, given: &str) -> Result<Vec<ModuleId>> {
+        self.lookup_kept(given, false)
+    }
+
+    /// [`Context::lookup`]; the answer is kept for the next time with
+    /// `keep` (for the names of softdep and weakdep lines, asked for again
+    /// by every module naming them; a second lookup of the same name
+    /// finds the same modules anyway).
+    fn lookup_kept(&mut self, given: &str, keep: bool) -> Result<Vec<ModuleId>> {
         if let Some(ids) = self.pool.lookups.get(given) {
             return Ok(ids.clone());
         }
         let (dir, pool) = (&*self.dir, &mut self.pool);
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(1);
         let mut settled = true;
         dir.lookup_each(given, &mut |f| {
             let id = match &f.alias {
@@ -656,7 +683,7 @@ impl Context {
             }
             out.push(id);
         })?;
-        if settled {
+        if keep && settled {
             pool.lookups.insert(given.to_string(), out.clone());
         }
         Ok(out)
@@ -738,7 +765,7 @@ impl Context {
                 continue;
             }
             let name = name.into_owned();
-            match self.lookup(&name) {
+            match self.lookup_kept(&name, true) {
                 Ok(found) => out.extend(found),
                 Err(_) => {
                     let msg = format!("failed to lookup dependency '{name}', continuing anyway.\n");
@@ -859,10 +886,22 @@ impl Context {
         ignore_command: bool,
         why: Why,
     ) -> Vec<(ModuleId, Why)> {
-        self.pool.clear_marks();
         let mut list = Vec::new();
-        self.probe_list_of(id, true, ignore_command, why, &mut list);
+        self.probe_list_into(id, ignore_command, why, &mut list);
         list
+    }
+
+    /// [`Context::probe_list_why`] into `list` (emptied first).
+    fn probe_list_into(
+        &mut self,
+        id: ModuleId,
+        ignore_command: bool,
+        why: Why,
+        list: &mut Vec<(ModuleId, Why)>,
+    ) {
+        self.pool.clear_marks();
+        list.clear();
+        self.probe_list_of(id, true, ignore_command, why, list);
     }
 
     /// The modules the last [`Context::probe_insert`] went through, in
@@ -911,17 +950,20 @@ impl Context {
         {
             return Ok(ProbeOutcome::Blacklisted);
         }
-        let mut plan = self.probe_list_why(id, flags.ignore_command, Why::Requested);
+        // the list goes where the last one was (its room reused)
+        let mut plan = std::mem::take(&mut self.pool.last_plan);
+        self.probe_list_into(id, flags.ignore_command, Why::Requested, &mut plan);
         if flags.apply_blacklist_all {
             plan.retain(|&(m, _)| !self.is_blacklisted(m));
             if plan.is_empty() {
                 return Ok(ProbeOutcome::Blacklisted);
             }
         }
-        let list: Vec<ModuleId> = plan.iter().map(|&(m, _)| m).collect();
         self.pool.last_plan = plan;
         let mut result = Ok(());
-        for m in list {
+        // (the steps below never change the list)
+        for i in 0..self.pool.last_plan.len() {
+            let m = self.pool.last_plan[i].0;
             let step = self.probe_one(m, id, flags, extra_options, action);
             if step == Err(errno::EEXIST) && m == id && flags.fail_on_loaded {
                 result = step;

@@ -58,7 +58,7 @@ fn be32(data: &[u8], at: usize) -> Option<u32> {
 /// The NUL-terminated string at the start of `data`, and the rest after
 /// the NUL; `None` when no NUL is found.
 fn cstr(data: &[u8]) -> Option<(&[u8], &[u8])> {
-    let end = data.iter().position(|&b| b == 0)?;
+    let end = memchr::memchr(0, data)?;
     Some((&data[..end], &data[end + 1..]))
 }
 
