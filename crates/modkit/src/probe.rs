@@ -1164,3 +1164,44 @@ pub fn run_shell(command: &[u8], module: &str) -> std::result::Result<i32, Errno
         .map_err(|e| errno_of(&e))?;
     Ok(status.code().unwrap_or(0))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dependency_words_split_like_strtok() {
+        fn split(t: &str) -> Vec<&str> {
+            words(t).collect()
+        }
+        assert_eq!(split(" a.ko b.ko"), ["a.ko", "b.ko"]);
+        assert_eq!(split("a.ko\t \tb.ko  "), ["a.ko", "b.ko"]);
+        assert_eq!(split("kernel/x/é-ü.ko c"), ["kernel/x/é-ü.ko", "c"]);
+        assert!(split("").is_empty());
+        assert!(split(" \t ").is_empty());
+    }
+
+    #[test]
+    fn joined_paths_are_path_join() {
+        for (dir, rel) in [
+            ("/lib/modules/6.1", "kernel/a.ko"),
+            ("/lib/modules/6.1/", "kernel/a.ko"),
+            ("/lib/modules/6.1", "/abs/b.ko"),
+            ("/lib/modules/6.1", ""),
+            ("", "kernel/a.ko"),
+        ] {
+            let mut buf = Vec::new();
+            join_into(&mut buf, Path::new(dir), rel);
+            assert_eq!(
+                Path::new(OsStr::from_bytes(&buf)),
+                Path::new(dir).join(rel),
+                "{dir:?} + {rel:?}"
+            );
+            assert_eq!(
+                OsStr::from_bytes(&buf),
+                Path::new(dir).join(rel).as_os_str(),
+                "{dir:?} + {rel:?} (bytes)"
+            );
+        }
+    }
+}
