@@ -206,7 +206,12 @@ enum Step {
     Install(String, Vec<u8>, Vec<u8>),
     Builtin(String),
     Missing(String),
+    /// A module already in the closure (nothing copied).
+    Known,
 }
+
+/// The names of the modules a closure holds so far.
+type Names = foldhash::HashSet<String>;
 
 impl ModuleDb {
     /// The module directory `ROOT/lib/modules/VERSION` (`/` and the running
@@ -297,7 +302,7 @@ impl ModuleDb {
             ..ProbeFlags::default()
         };
         let mut out = Closure::default();
-        let mut seen: HashSet<String> = HashSet::new();
+        let mut seen = Names::default();
         let mut order: Vec<ModuleId> = Vec::new();
         for given in names {
             let ids = ctx.lookup(given.as_ref()).unwrap_or_default();
@@ -354,13 +359,21 @@ impl ModuleDb {
         id: ModuleId,
         why: Why,
         flags: &ProbeFlags,
-        seen: &mut HashSet<String>,
+        seen: &mut Names,
         order: &mut Vec<ModuleId>,
         out: &mut Closure,
     ) {
         let mut steps = Vec::new();
+        let known = &*seen;
         let _ = ctx.probe_insert(id, flags, None, &mut |a| {
             steps.push(match a {
+                ProbeAction::Insert { name, .. }
+                | ProbeAction::Install { name, .. }
+                | ProbeAction::Builtin { name }
+                    if known.contains(name) =>
+                {
+                    Step::Known
+                }
                 ProbeAction::Insert {
                     name,
                     path,
@@ -401,6 +414,7 @@ impl ModuleDb {
                     }
                     continue;
                 }
+                Step::Known => continue,
             };
             if !seen.insert(name.clone()) {
                 continue;

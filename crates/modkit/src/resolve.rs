@@ -7,6 +7,7 @@
 //! kmod, only the binary indexes are consulted; a missing or unreadable index
 //! means "not found there", and the lookup goes on with the next source.
 
+use std::borrow::Cow;
 use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::MetadataExt;
@@ -75,9 +76,6 @@ pub struct FoundModule {
     /// The dependency part of its `modules.dep` line (after the `:`),
     /// parsed when asked for ([`ModuleDir::dependency_paths`]).
     pub(crate) dependencies: String,
-    /// The `install` (true) or `remove` command line the lookup found the
-    /// module by.
-    pub(crate) command: Option<(bool, Vec<u8>)>,
 }
 
 impl FoundModule {
@@ -89,7 +87,6 @@ impl FoundModule {
             dep_resolved: false,
             builtin: Builtin::Unknown,
             dependencies: String::new(),
-            command: None,
         }
     }
 
@@ -115,6 +112,51 @@ impl FoundModule {
     pub fn builtin_state(&self) -> Builtin {
         self.builtin
     }
+}
+
+/// A module found by [`ModuleDir::lookup_each`], borrowed from the
+/// indexes and the configuration where it can be (what a [`FoundModule`]
+/// is made from, without copying for callers that keep only part of it).
+#[derive(Clone, Debug)]
+pub(crate) struct Found<'a> {
+    /// The module name.
+    pub(crate) name: Cow<'a, str>,
+    /// The alias pattern or symbol the module was found through, if any.
+    pub(crate) alias: Option<Cow<'a, str>>,
+    /// Its `modules.dep` line (`path: dependencies...`) when the lookup
+    /// read it there.
+    pub(crate) depline: Option<Cow<'a, str>>,
+    pub(crate) builtin: Builtin,
+}
+
+impl<'a> Found<'a> {
+    fn named(name: Cow<'a, str>) -> Found<'a> {
+        Found {
+            name,
+            alias: None,
+            depline: None,
+            builtin: Builtin::Unknown,
+        }
+    }
+}
+
+/// Text from an index or a configuration file: borrowed when it is UTF-8,
+/// else with invalid sequences replaced by U+FFFD.
+fn text_of(bytes: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => Cow::Owned(String::from_utf8_lossy(bytes).into_owned()),
+    }
+}
+
+/// kmod's module name of `name` ([`modname_normalize`]), borrowed when
+/// normalising changes nothing.
+pub(crate) fn normalized_name(name: &str) -> Cow<'_, str> {
+    let b = name.as_bytes();
+    if b.len() < crate::kmod::PATH_MAX && !b.iter().any(|&c| matches!(c, b'-' | b'.' | 0)) {
+        return Cow::Borrowed(name);
+    }
+    Cow::Owned(string_lossy(modname_normalize(b)))
 }
 
 /// One module directory and its indexes, the equivalent of a `kmod_ctx`
@@ -250,85 +292,128 @@ impl ModuleDir {
     ///
     /// An alias with unbalanced brackets is an `EINVAL` error.
     pub fn lookup(&self, given: &str) -> Result<Vec<FoundModule>> {
+        let mut out = Vec::new();
+        self.lookup_each(given, &mut |f| {
+            let mut m = FoundModule::named(&f.name);
+            m.alias = f.alias.map(Cow::into_owned);
+            m.builtin = f.builtin;
+            if let Some(line) = &f.depline {
+                self.apply_depline(&mut m, line);
+            }
+            out.push(m);
+        })?;
+        Ok(out)
+    }
+
+    /// [`ModuleDir::lookup`], each module handed to `each` as found,
+    /// borrowed from the indexes (nothing is handed over when the lookup
+    /// fails).
+    pub(crate) fn lookup_each<'a>(
+        &'a self,
+        given: &str,
+        each: &mut dyn FnMut(Found<'a>),
+    ) -> Result<()> {
         let alias = alias_normalize(given)?;
-        let found: Vec<FoundModule> = self
-            .lookup
-            .aliases(&self.config, alias.as_bytes())
-            .into_iter()
-            .map(|a| {
-                let mut m = FoundModule::named(&String::from_utf8_lossy(&a.modname));
-                m.alias = Some(String::from_utf8_lossy(&a.pattern).into_owned());
-                m
-            })
-            .collect();
-        if !found.is_empty() {
-            return Ok(found);
+        let aliases = self.lookup.aliases(&self.config, alias.as_bytes());
+        if !aliases.is_empty() {
+            for a in aliases {
+                let mut m = Found::named(text_of(&a.modname));
+                m.alias = Some(text_of(&a.pattern));
+                each(m);
+            }
+            return Ok(());
         }
-        let found = self.lookup_moddep(&alias);
-        if !found.is_empty() {
-            return Ok(found);
+        if let Some(m) = self.lookup_moddep(&alias) {
+            each(m);
+            return Ok(());
         }
         if alias.starts_with("symbol:") {
             let found = self.lookup_wild(IndexKind::Symbols, &alias, Builtin::Unknown)?;
             if !found.is_empty() {
-                return Ok(found);
+                for m in found {
+                    each(m);
+                }
+                return Ok(());
             }
         }
         if let Some(c) = [true, false].into_iter().find_map(|install| {
             self.lookup
                 .command_named(&self.config, install, alias.as_bytes())
         }) {
-            return Ok(vec![FoundModule::named(&String::from_utf8_lossy(
-                &c.modname,
-            ))]);
+            each(Found::named(text_of(&c.modname)));
+            return Ok(());
         }
         let found = self.lookup_wild(IndexKind::Alias, &alias, Builtin::Unknown)?;
         if !found.is_empty() {
-            return Ok(found);
+            for m in found {
+                each(m);
+            }
+            return Ok(());
         }
-        let found = self.lookup_builtin(&alias);
-        if !found.is_empty() {
-            return Ok(found);
+        if let Some(m) = self.lookup_builtin(&alias) {
+            each(m);
+            return Ok(());
         }
-        self.lookup_wild(IndexKind::BuiltinAlias, &alias, Builtin::Yes)
+        let found = self.lookup_wild(IndexKind::BuiltinAlias, &alias, Builtin::Yes)?;
+        for m in found {
+            each(m);
+        }
+        Ok(())
     }
 
     /// Resolves a module name only (`modinfo -m`): `modules.dep.bin`, then
     /// `modules.builtin.bin`, then `modules.builtin.alias.bin`.
     pub fn lookup_name(&self, name: &str) -> Result<Option<FoundModule>> {
         let name = string_lossy(modname_normalize(name.as_bytes()));
-        let found = self.lookup_moddep(&name);
-        if let Some(m) = found.into_iter().next() {
-            return Ok(Some(m));
-        }
-        if let Some(m) = self.lookup_builtin(&name).into_iter().next() {
-            return Ok(Some(m));
-        }
-        Ok(self
-            .lookup_wild(IndexKind::BuiltinAlias, &name, Builtin::Yes)?
-            .into_iter()
-            .next())
-    }
-
-    fn lookup_moddep(&self, name: &str) -> Vec<FoundModule> {
-        if name.contains(':') {
-            return Vec::new();
-        }
-        let Some(line) = self.search_moddep(name) else {
-            return Vec::new();
+        let found = match self.lookup_moddep(&name) {
+            Some(f) => Some(f),
+            None => match self.lookup_builtin(&name) {
+                Some(f) => Some(f),
+                None => self
+                    .lookup_wild(IndexKind::BuiltinAlias, &name, Builtin::Yes)?
+                    .into_iter()
+                    .next(),
+            },
         };
-        let mut m = FoundModule::named(&string_lossy(modname_normalize(name.as_bytes())));
-        self.apply_depline(&mut m, &line);
-        vec![m]
+        Ok(found.map(|f| {
+            let mut m = FoundModule::named(&f.name);
+            m.alias = f.alias.map(Cow::into_owned);
+            m.builtin = f.builtin;
+            if let Some(line) = &f.depline {
+                self.apply_depline(&mut m, line);
+            }
+            m
+        }))
     }
 
-    fn lookup_builtin(&self, name: &str) -> Vec<FoundModule> {
-        if !self.is_builtin_name(name) {
-            return Vec::new();
+    /// The `modules.dep` line of module `name`, borrowed from the index
+    /// (text: invalid UTF-8 replaced).
+    pub(crate) fn moddep_line(&self, name: &str) -> Option<Cow<'_, str>> {
+        let line = self
+            .index(IndexKind::Dep)?
+            .lookup_bytes(name.as_bytes())
+            .ok()
+            .flatten()?;
+        Some(text_of(line))
+    }
+
+    fn lookup_moddep<'a>(&'a self, name: &str) -> Option<Found<'a>> {
+        if name.contains(':') {
+            return None;
         }
-        let mut m = FoundModule::named(&string_lossy(modname_normalize(name.as_bytes())));
+        let line = self.moddep_line(name)?;
+        let mut m = Found::named(Cow::Owned(normalized_name(name).into_owned()));
+        m.depline = Some(line);
+        Some(m)
+    }
+
+    fn lookup_builtin(&self, name: &str) -> Option<Found<'static>> {
+        if !self.is_builtin_name(name) {
+            return None;
+        }
+        let mut m = Found::named(Cow::Owned(normalized_name(name).into_owned()));
         m.builtin = Builtin::Yes;
-        vec![m]
+        Some(m)
     }
 
     fn lookup_wild(
@@ -336,7 +421,7 @@ impl ModuleDir {
         kind: IndexKind,
         alias: &str,
         builtin: Builtin,
-    ) -> Result<Vec<FoundModule>> {
+    ) -> Result<Vec<Found<'static>>> {
         let Some(index) = self.index(kind) else {
             return Ok(Vec::new());
         };
@@ -344,8 +429,8 @@ impl ModuleDir {
         Ok(values
             .into_iter()
             .map(|v| {
-                let mut m = FoundModule::named(&v.value);
-                m.alias = Some(alias.to_string());
+                let mut m = Found::named(Cow::Owned(v.value));
+                m.alias = Some(Cow::Owned(alias.to_string()));
                 m.builtin = builtin;
                 m
             })
@@ -438,9 +523,12 @@ impl ModuleDir {
 /// kmod's alias normalisation: `-` becomes `_` outside `[...]` ranges; an
 /// unbalanced `[` or a stray `]` is an `EINVAL` error. Input longer than
 /// kmod's `PATH_MAX - 1` bytes is cut there, as kmod cuts it.
-pub fn alias_normalize(alias: &str) -> Result<String> {
+pub fn alias_normalize(alias: &str) -> Result<Cow<'_, str>> {
     const LIMIT: usize = 4095;
     let bytes = alias.as_bytes();
+    if bytes.len() <= LIMIT && !bytes.iter().any(|&c| matches!(c, b'-' | b'[' | b']')) {
+        return Ok(Cow::Borrowed(alias));
+    }
     let bytes = &bytes[..bytes.len().min(LIMIT)];
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -462,7 +550,7 @@ pub fn alias_normalize(alias: &str) -> Result<String> {
         }
         i += 1;
     }
-    Ok(String::from_utf8_lossy(&out).into_owned())
+    Ok(Cow::Owned(String::from_utf8_lossy(&out).into_owned()))
 }
 
 /// The running kernel's release (`uname -r`), from `uname(2)` as kmod

@@ -102,7 +102,7 @@ impl Stdout {
             line_buffered,
             error: false,
             die_of_sigpipe: true,
-            target: Box::new(io::stdout()),
+            target: raw_stdout(),
         }
     }
 
@@ -216,6 +216,18 @@ impl Drop for Stdout {
         if !self.error {
             let _ = self.flush();
         }
+    }
+}
+
+/// File descriptor 1 without the Rust runtime's `LineWriter` in front
+/// (which splits each block at its last newline: two `write(2)`s where
+/// glibc makes one); the runtime's stdout when descriptor 1 is closed
+/// (its write errors are then the runtime's, as before).
+fn raw_stdout() -> Box<dyn Write> {
+    use std::os::fd::AsFd;
+    match io::stdout().as_fd().try_clone_to_owned() {
+        Ok(fd) => Box::new(std::fs::File::from(fd)),
+        Err(_) => Box::new(io::stdout()),
     }
 }
 

@@ -197,20 +197,34 @@ impl ConfigLookup {
 
     /// The first `softdep` line whose pattern matches `name`.
     pub fn softdep<'c>(&self, config: &'c ModprobeConfig, name: &[u8]) -> Option<&'c Softdep> {
+        self.softdep_position(config, name)
+            .and_then(|i| config.softdeps.get(i))
+    }
+
+    /// The position in `config.softdeps` of [`ConfigLookup::softdep`]'s
+    /// line.
+    pub fn softdep_position(&self, config: &ModprobeConfig, name: &[u8]) -> Option<usize> {
         let list = &config.softdeps;
         let field = |i: usize| list.get(i).map_or(&[][..], |s| s.modname.as_slice());
         self.softdeps
             .first_matching(name, field)
-            .and_then(|i| list.get(i))
+            .filter(|&i| i < list.len())
     }
 
     /// The first `weakdep` line whose pattern matches `name`.
     pub fn weakdep<'c>(&self, config: &'c ModprobeConfig, name: &[u8]) -> Option<&'c Weakdep> {
+        self.weakdep_position(config, name)
+            .and_then(|i| config.weakdeps.get(i))
+    }
+
+    /// The position in `config.weakdeps` of [`ConfigLookup::weakdep`]'s
+    /// line.
+    pub fn weakdep_position(&self, config: &ModprobeConfig, name: &[u8]) -> Option<usize> {
         let list = &config.weakdeps;
         let field = |i: usize| list.get(i).map_or(&[][..], |w| w.modname.as_slice());
         self.weakdeps
             .first_matching(name, field)
-            .and_then(|i| list.get(i))
+            .filter(|&i| i < list.len())
     }
 }
 

@@ -58,7 +58,7 @@ fn be32(data: &[u8], at: usize) -> Option<u32> {
 /// The NUL-terminated string at the start of `data`, and the rest after
 /// the NUL; `None` when no NUL is found.
 fn cstr(data: &[u8]) -> Option<(&[u8], &[u8])> {
-    let end = data.iter().position(|&b| b == 0)?;
+    let end = memchr::memchr(0, data)?;
     Some((&data[..end], &data[end + 1..]))
 }
 
@@ -463,11 +463,19 @@ impl Index {
     ///
     /// Errors: `EINVAL` when a node on the way is corrupt.
     pub fn lookup(&self, key: &str) -> Result<Option<String>> {
-        let Some(node) = self.find_exact(key.as_bytes())? else {
+        Ok(self.lookup_bytes(key.as_bytes())?.map(text))
+    }
+
+    /// [`Index::lookup`] without copying: the first stored value of the
+    /// exact `key`, borrowed from the index (bytes, as stored).
+    ///
+    /// Errors: `EINVAL` when a node on the way is corrupt.
+    pub fn lookup_bytes(&self, key: &[u8]) -> Result<Option<&[u8]>> {
+        let Some(node) = self.find_exact(key)? else {
             return Ok(None);
         };
         match self.values(&node).next() {
-            Some(v) => v.map(|(_, value)| Some(text(value))),
+            Some(v) => v.map(|(_, value)| Some(value)),
             None => Ok(None),
         }
     }
