@@ -600,7 +600,7 @@ impl Context {
             return Ok(InitState::Builtin);
         }
         let pool = &self.pool;
-        match pool.kernel.initstate(&pool.e(id).name) {
+        match pool.kernel.initstate(&*pool.e(id).name) {
             Ok(s) => Ok(s),
             Err(e) => {
                 if e.errno() == errno::EINVAL {
@@ -622,7 +622,7 @@ impl Context {
     /// The module's usage count (`/sys/module/NAME/refcnt`), or the errno.
     pub fn refcnt(&mut self, id: ModuleId) -> std::result::Result<i32, Errno> {
         let pool = &self.pool;
-        match pool.kernel.refcnt(&pool.e(id).name) {
+        match pool.kernel.refcnt(&*pool.e(id).name) {
             Ok(n) => Ok(n),
             Err(e) => {
                 if e.errno() == errno::EINVAL {
@@ -637,7 +637,7 @@ impl Context {
     /// directory order); `None`, reported, when that cannot be read.
     pub fn holders(&mut self, id: ModuleId) -> Option<Vec<ModuleId>> {
         let pool = &self.pool;
-        match pool.kernel.holders(&pool.e(id).name) {
+        match pool.kernel.holders(&*pool.e(id).name) {
             Ok(names) => Some(names.iter().map(|n| self.module_from_name(n)).collect()),
             Err(e) => {
                 self.err(&format!("{}\n", e.detail()));
