@@ -795,3 +795,32 @@ fn live_records_sent_again_are_byte_identical() {
         assert_eq!(timestamp_us(b) - timestamp_us(a), 300_000);
     }
 }
+
+/// A one-shot run whose collector cannot be reached delivers what it can
+/// (the file), says what it did not deliver and exits 1; the records stay
+/// after the collector's saved position, so a later run sends them.
+#[test]
+fn one_shot_with_an_unreachable_collector_fails_and_keeps_the_records() {
+    let s = Setup::new("klogd-undelivered");
+    std::fs::write(s.p("kmsg"), records(0..5)).unwrap();
+    // a port nothing listens on: bound, then closed
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let dest = format!("tcp://127.0.0.1:{port}");
+    let a = s.args(&["-o", "--forward", &dest]);
+    let out = run_modkit("klogd", &a);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr
+            .ends_with("records from the first to seq 4 not delivered; the next run sends them\n")
+            && stderr.lines().count() == 1,
+        "{stderr}"
+    );
+    // the file output got everything (after klogd's boot line)
+    let lines = s.lines();
+    assert_eq!(lines.len(), 6, "{lines:?}");
+    assert!(lines[5].starts_with("4 kern.warn "), "{lines:?}");
+}

@@ -104,6 +104,8 @@ struct Slot {
     output: Box<dyn Output>,
     after: Option<u64>,
     saved: Option<u64>,
+    /// The last seq given to the output (not counting pstore records).
+    submitted: Option<u64>,
 }
 
 /// The engine (see the module documentation).
@@ -157,6 +159,7 @@ impl Engine {
                     output,
                     after,
                     saved: after,
+                    submitted: None,
                 })
                 .collect(),
             expected,
@@ -199,6 +202,9 @@ impl Engine {
                 slot.output
                     .submit(entry)
                     .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", slot.output.key())))?;
+                if !force {
+                    slot.submitted = Some(entry.seq);
+                }
             }
         }
         Ok(())
@@ -397,7 +403,23 @@ impl Engine {
         self.poll(Instant::now())?;
         let mut first_err = None;
         for slot in &mut self.slots {
-            match slot.output.flush(deadline) {
+            let flushed = slot.output.flush(deadline);
+            // what the output still holds at the end is not lost (its
+            // position stays before it: the next run sends it), but the
+            // run did not deliver it: say so
+            if let (Ok(delivered), Some(last)) = (&flushed, slot.submitted) {
+                if delivered.is_none_or(|d| d < last) {
+                    let from = match delivered {
+                        Some(d) => format!("after seq {d}"),
+                        None => "from the first".to_string(),
+                    };
+                    first_err.get_or_insert(io::Error::other(format!(
+                        "{}: records {from} to seq {last} not delivered; the next run sends them",
+                        slot.output.key(),
+                    )));
+                }
+            }
+            match flushed {
                 Ok(Some(seq)) if slot.saved != Some(seq) => {
                     if let Some(p) = &self.positions {
                         let pos = Position {
