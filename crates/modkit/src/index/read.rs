@@ -94,14 +94,23 @@ impl<'a> Iterator for Values<'a> {
 /// Inserts like libkmod's `add_value`: before the first entry whose
 /// priority is not lower, so equal priorities end up newest first.
 fn add_value(out: &mut Vec<IndexValue>, priority: u32, value: &[u8]) {
-    let at = out.partition_point(|v| v.priority < priority);
-    out.insert(
-        at,
-        IndexValue {
-            priority,
-            value: text(value),
-        },
-    );
+    // in the order found; `in_libkmod_order` sorts them at the end (an
+    // insertion into a sorted vector per value is quadratic: a hostile
+    // index with 100,000 values took seconds)
+    out.push(IndexValue {
+        priority,
+        value: text(value),
+    });
+}
+
+/// libkmod's `add_value` order for values pushed in the order found: each
+/// new value goes before the first one of equal or higher priority, which
+/// is ascending priority, the later found first among equals.
+fn in_libkmod_order(mut out: Vec<IndexValue>) -> Vec<IndexValue> {
+    out.reverse();
+    // stable: equal priorities keep the reversed order
+    out.sort_by_key(|v| v.priority);
+    out
 }
 
 /// A cheap multiplicative hasher for node offsets (the visited sets are
@@ -520,6 +529,11 @@ impl Index {
     /// [`Index::wild_subtree`] on or off (off: libkmod's full walk, for
     /// the tests that check the two agree).
     fn search_wildcard_pruned(&self, key: &str, prune: bool) -> Result<Vec<IndexValue>> {
+        self.search_wildcard_found(key, prune).map(in_libkmod_order)
+    }
+
+    /// The values of [`Index::search_wildcard_pruned`] in the order found.
+    fn search_wildcard_found(&self, key: &str, prune: bool) -> Result<Vec<IndexValue>> {
         let mut out = Vec::new();
         let mut buf = Vec::new();
         let mut seen = Visited::default();
