@@ -6,6 +6,10 @@
 mod common;
 
 use common::*;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 #[test]
 fn host_without_module_support_matches_kmod() {
@@ -79,10 +83,6 @@ impl FakeKernel {
             .expect("run unshare")
     }
 }
-
-use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 /// Hostile `/proc/modules` and `/sys/module` contents (what a broken or
 /// faked kernel interface, a container's bind mount or a captured system
@@ -232,5 +232,3 @@ fn hostile_kernel_state_matches_kmod() {
     }
     assert_no_failures("lsmod on hostile kernel state", &failures);
 }
-
-use std::os::unix::process::ExitStatusExt;

@@ -770,6 +770,17 @@ fn partition(on: bool) {
     );
 }
 
+/// rsyslog's TCP input on loopback `port` (TLS, anonymous, with `tls`),
+/// writing through the ruleset `out`.
+fn imtcp_input(port: u16, tls: bool) -> String {
+    let driver = if tls {
+        " streamDriver.name=\"gtls\" streamDriver.mode=\"1\" streamDriver.authMode=\"anon\""
+    } else {
+        ""
+    };
+    format!("input(type=\"imtcp\" address=\"127.0.0.1\" port=\"{port}\" ruleset=\"out\"{driver})")
+}
+
 /// The network is cut (the loopback down) while entries are
 /// written: the collector's TCP acknowledges none of them, they must not
 /// count as delivered; the collector dies meanwhile; when the network and
@@ -779,14 +790,7 @@ fn stream_partition(name: &str, tls: bool) {
     let dir = scratch.path();
     make_certificates(dir);
     let port = free_tcp_port();
-    let driver = if tls {
-        " streamDriver.name=\"gtls\" streamDriver.mode=\"1\" streamDriver.authMode=\"anon\""
-    } else {
-        ""
-    };
-    let input = format!(
-        "input(type=\"imtcp\" address=\"127.0.0.1\" port=\"{port}\" ruleset=\"out\"{driver})"
-    );
+    let input = imtcp_input(port, tls);
     let mut rsyslog = Rsyslog::new(dir, name, "module(load=\"imtcp\")", &input, port);
     let host = "127.0.0.1".to_string();
     let transport = if tls {
@@ -1025,14 +1029,7 @@ fn klogd_killed(test: &str, tls: bool, seed: u64) {
     let dir = scratch.path();
     make_certificates(dir);
     let port = free_tcp_port();
-    let driver = if tls {
-        " streamDriver.name=\"gtls\" streamDriver.mode=\"1\" streamDriver.authMode=\"anon\""
-    } else {
-        ""
-    };
-    let input = format!(
-        "input(type=\"imtcp\" address=\"127.0.0.1\" port=\"{port}\" ruleset=\"out\"{driver})"
-    );
+    let input = imtcp_input(port, tls);
     let mut rsyslog =
         Rsyslog::with_template(dir, name, "module(load=\"imtcp\")", &input, port, RAW);
     let log = rsyslog.log(name);
