@@ -20,13 +20,17 @@
 #   /usr/lib/modkit/bin/modkit, and a link for each tool next to it
 #   /usr/lib/modkit/share/man, .../share/{bash-completion,zsh,fish}
 #   /usr/bin/modkit -> ../lib/modkit/bin/modkit   (no file kmod has)
+#   /usr/bin/modkit-TOOL, /usr/share/man/man8/modkit-TOOL.8.gz and their
+#   bash and fish completions: modkit's own tools (check, param...), names
+#   no other package has
 #   /usr/share/doc/modkit/copyright
 #
 # No file of kmod's is touched, and no Conflicts, Replaces or Provides is
-# declared. `modkit TOOL` works at once; to have modkit's tools answer to
-# their own names, put /usr/lib/modkit/bin first in PATH (man then finds
-# their pages through PATH as well, and bash-completion the completions
-# with XDG_DATA_DIRS=/usr/lib/modkit/share:/usr/share). Removing the
+# declared. `modkit TOOL` and `modkit-TOOL` work at once; to have the
+# drop-ins (kmod's tools, dmesg, klogd) answer to their own names, put
+# /usr/lib/modkit/bin first in PATH (man then finds their pages through
+# PATH as well, and bash-completion the completions with
+# XDG_DATA_DIRS=/usr/lib/modkit/share:/usr/share). Removing the
 # package leaves the system as it was.
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -69,6 +73,20 @@ mv "$stage/usr/lib/modkit/lib/systemd/system" "$stage/usr/lib/systemd/system"
 rmdir "$stage/usr/lib/modkit/lib/systemd" "$stage/usr/lib/modkit/lib"
 mkdir -p "$stage/usr/bin" "$stage/usr/share/doc/modkit"
 ln -s ../lib/modkit/bin/modkit "$stage/usr/bin/modkit"
+# modkit's own tools are commands no other package has (modkit-check...):
+# their links, pages and completions go where they are found without any
+# set-up (the links stay in /usr/lib/modkit/bin as well)
+mkdir -p "$stage/usr/share/man/man8" "$stage/usr/share/bash-completion/completions" \
+    "$stage/usr/share/fish/vendor_completions.d"
+lib=$stage/usr/lib/modkit
+for link in "$lib"/bin/modkit-*; do
+    [ -L "$link" ] || { echo "deb.sh: install.sh made no modkit-TOOL links" >&2; exit 1; }
+    cmd=${link##*/}
+    ln -s ../lib/modkit/bin/modkit "$stage/usr/bin/$cmd"
+    mv "$lib/share/man/man8/$cmd.8.gz" "$stage/usr/share/man/man8/"
+    mv "$lib/share/bash-completion/completions/$cmd" "$stage/usr/share/bash-completion/completions/"
+    mv "$lib/share/fish/vendor_completions.d/$cmd.fish" "$stage/usr/share/fish/vendor_completions.d/"
+done
 {
     printf 'Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n'
     printf 'Upstream-Name: modkit\n\n'
@@ -114,7 +132,8 @@ Description: Linux kernel modules and the kernel log, as kmod and dmesg do it
  .
  It installs beside Debian's kmod, in /usr/lib/modkit/bin, and touches
  none of kmod's files: run "modkit TOOL", or put /usr/lib/modkit/bin first
- in PATH to use its tools under their own names.
+ in PATH to use its drop-ins under their own names. Its own tools
+ (modkit-check, modkit-param, modkit-kprobe...) are in /usr/bin.
 EOF
 (cd "$stage" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | sort -z | xargs -0 md5sum) > "$stage/DEBIAN/md5sums"
 mkdir -p "$out"

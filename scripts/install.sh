@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs modkit as people install software: the binary, a link for each
-# of its tools (every tool `modkit --help` lists, kmod included), the man
+# of its tools (every tool `modkit --help` lists, kmod included: the
+# drop-ins under their own names, modkit's own tools as modkit-TOOL), the man
 # pages, the bash, zsh and fish completions, klogd's systemd unit, and the
 # licence texts.
 #
@@ -13,8 +14,9 @@
 #            none); the paths recorded and the links stay those of PREFIX
 #
 # What goes where (under $DESTDIR$PREFIX):
-#   bin/modkit, bin/TOOL -> modkit         the binary and its tool links
-#   share/man/man8/TOOL.8, man1/dmesg.1    the man pages
+#   bin/modkit, bin/COMMAND -> modkit      the binary and its tool links
+#                                          (depmod..., modkit-check...)
+#   share/man/man8/COMMAND.8, man1/dmesg.1 the man pages
 #   share/bash-completion/completions/     bash (bash-completion loads them
 #                                          by command name from XDG_DATA_DIRS)
 #   share/zsh/site-functions/_modkit       zsh (in zsh's fpath for /usr/local)
@@ -112,7 +114,10 @@ if [ -z "$binary" ]; then
     binary=${CARGO_TARGET_DIR:-$here/target}/release/modkit
 fi
 [ -x "$binary" ] || { echo "install.sh: $binary is not an executable" >&2; exit 1; }
-tools=$("$binary" --help | sed -n '/^Tools:/,$p' | awk 'NR > 1 && NF { print $1 }')
+# the commands: a drop-in's is its name, one of modkit's own tools' is
+# modkit-TOOL (`modkit --help` says which is which)
+tools=$("$binary" --help | awk '/^Tools/ { g = 1; next } /^modkit.s own tools/ { g = 2; next }
+    g && /^  [^ ]/ { print (g == 2 ? "modkit-" : "") $1 }')
 [ -n "$tools" ] || { echo "install.sh: $binary --help lists no tools" >&2; exit 1; }
 
 # what an earlier install here recorded may be replaced

@@ -39,8 +39,14 @@ use version::VERSION;
 
 /// A tool of the multi-call binary.
 struct Tool {
-    /// Name as used for `argv[0]` symlinks and as `modkit NAME`.
+    /// Name as used for `modkit NAME` and for `argv[0]` symlinks.
     name: &'static str,
+    /// The link it is installed as (`scripts/install.sh`), its man page and
+    /// completions: the name itself for the drop-ins (kmod's tools, dmesg,
+    /// klogd), `modkit-NAME` for modkit's own tools, whose plain names
+    /// (`check`, `param`...) are too generic for `/usr/bin`. Both names
+    /// work as `argv[0]`.
+    command: &'static str,
     /// What it does, for `modkit --help`.
     about: &'static str,
     /// Entry point: receives `argv` with `argv[0]` set to the tool name
@@ -51,88 +57,105 @@ struct Tool {
 const TOOLS: &[Tool] = &[
     Tool {
         name: "audit",
+        command: "modkit-audit",
         about: "report tainting, foreign and hidden modules, probes and module settings (--json)",
         run: audit::main,
     },
     Tool {
         name: "check",
+        command: "modkit-check",
         about:
             "the kernel's verdict on a module file before loading it (vermagic, CRCs, symbols...)",
         run: check::main,
     },
     Tool {
         name: "depmod",
+        command: "depmod",
         about: "generate modules.dep and the module indexes (kmod compatible)",
         run: depmod::main,
     },
     Tool {
         name: "dmesg",
+        command: "dmesg",
         about: "print or control the kernel ring buffer (util-linux compatible)",
         run: dmesg::main,
     },
     Tool {
         name: "insmod",
+        command: "insmod",
         about: "load a module file into the kernel (kmod compatible)",
         run: insmod::main,
     },
     Tool {
         name: "kallsyms",
+        command: "modkit-kallsyms",
         about: "the kernel's symbols by name, glob or address (%pS style)",
         run: kallsyms::main,
     },
     Tool {
         name: "klogd",
+        command: "klogd",
         about: "the kernel log daemon: nothing lost, in order, to files and syslog collectors",
         run: klogd::main,
     },
     Tool {
         name: "kmod",
+        command: "kmod",
         about: "kmod's own command: list, static-nodes, help (kmod compatible)",
         run: kmod::main,
     },
     Tool {
         name: "kprobe",
+        command: "modkit-kprobe",
         about: "kprobes and kretprobes on the running kernel: add, list, count, trace, remove",
         run: kprobe::main,
     },
     Tool {
         name: "lsmod",
+        command: "lsmod",
         about: "list the loaded kernel modules (kmod compatible; --json)",
         run: lsmod::main,
     },
     Tool {
         name: "modinfo",
+        command: "modinfo",
         about: "show information about kernel modules (kmod compatible)",
         run: modinfo::main,
     },
     Tool {
         name: "modprobe",
+        command: "modprobe",
         about:
             "load or remove modules with their dependencies (kmod compatible; -D --format=json|dot)",
         run: modprobe::main,
     },
     Tool {
         name: "param",
+        command: "modkit-param",
         about: "show module parameters with types; set them checked before writing",
         run: param::main,
     },
     Tool {
         name: "printk",
+        command: "modkit-printk",
         about: "show or set the console log levels and printk controls by name",
         run: printk::main,
     },
     Tool {
         name: "rmmod",
+        command: "rmmod",
         about: "unload modules from the kernel (kmod compatible)",
         run: rmmod::main,
     },
     Tool {
         name: "symbols",
+        command: "modkit-symbols",
         about: "the symbols a kernel exports to modules (Module.symvers, module tree)",
         run: symbols::main,
     },
     Tool {
         name: "taint",
+        command: "modkit-taint",
         about: "decode the kernel's taint flags and name the modules behind them (--json)",
         run: taint::main,
     },
@@ -145,19 +168,26 @@ fn basename(arg0: &OsString) -> String {
 }
 
 fn find_tool(name: &str) -> Option<&'static Tool> {
-    TOOLS.iter().find(|t| t.name == name)
+    TOOLS.iter().find(|t| t.name == name || t.command == name)
 }
 
 fn usage() -> String {
     let mut s = format!(
         "modkit {VERSION}: Linux kernel modules and the kernel log\n\n\
-         Usage:\n\tmodkit TOOL [options] [args]\n\tTOOL [options] [args]   (through a symlink named TOOL)\n\n\
+         Usage:\n\tmodkit TOOL [options] [args]\n\tCOMMAND [options] [args]   (through a link to modkit named COMMAND)\n\n\
          Options:\n\t-h, --help      show this help\n\t-V, --version   show the version\n\n\
-         Tools:\n"
+         Tools (drop-ins for kmod, util-linux's dmesg and sysklogd's klogd; COMMAND is the tool's name):\n"
     );
-    for t in TOOLS {
-        s.push_str(&format!("  {:<12} {}\n", t.name, t.about));
-    }
+    let line = |t: &Tool| format!("  {:<12} {}\n", t.name, t.about);
+    TOOLS
+        .iter()
+        .filter(|t| t.command == t.name)
+        .for_each(|t| s.push_str(&line(t)));
+    s.push_str("modkit's own tools (COMMAND is modkit-TOOL):\n");
+    TOOLS
+        .iter()
+        .filter(|t| t.command != t.name)
+        .for_each(|t| s.push_str(&line(t)));
     s
 }
 

@@ -78,10 +78,13 @@ fn words(out: &str) -> Vec<String> {
     v
 }
 
-fn bash_complete(tool: &str, line: &[&str]) -> Vec<String> {
+/// `command`'s completion (its file; modkit's own tools' are named
+/// `modkit-TOOL`, their function `_modkit_TOOL`) of `line`.
+fn bash_complete(command: &str, line: &[&str]) -> Vec<String> {
+    let tool = command.trim_start_matches("modkit-");
     let script = format!(
         "source {}\nCOMP_WORDS=(\"$@\"); COMP_CWORD=$(($# - 1))\n_modkit_{tool}\nprintf '%s\\n' \"${{COMPREPLY[@]}}\"",
-        completions().join("bash").join(tool).display()
+        completions().join("bash").join(command).display()
     );
     words(&run(Command::new("bash")
         .arg("-c")
@@ -187,7 +190,7 @@ fn every_script_loads_in_its_shell() {
         .args(["-f", "-c"])
         .arg(format!(
             "fpath=({} $fpath); autoload -U compinit; compinit -u -d {}/zcompdump; \
-             for t in modkit depmod dmesg insmod kmod lsmod modinfo modprobe printk rmmod; do print $t=$_comps[$t]; done",
+             for t in modkit depmod dmesg insmod kmod lsmod modinfo modprobe modkit-printk modkit-check rmmod; do print $t=$_comps[$t]; done",
             zsh.parent().unwrap().display(),
             home.display()
         )));
@@ -261,7 +264,10 @@ fn bash_completes_options_values_modules_and_commands() {
         bash_complete("dmesg", &["dmesg", "--time-format", "i"]),
         ["iso"]
     );
-    assert_eq!(bash_complete("printk", &["printk", "devk"]), ["devkmsg"]);
+    assert_eq!(
+        bash_complete("modkit-printk", &["modkit-printk", "devk"]),
+        ["devkmsg"]
+    );
     let script = format!(
         "source {}; COMP_WORDS=(rmmod s); COMP_CWORD=1; _modkit_rmmod; printf '%s\\n' \"${{COMPREPLY[@]}}\"; \
          source {}; COMP_WORDS=(modprobe -r s); COMP_CWORD=2; _modkit_modprobe; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
@@ -331,6 +337,19 @@ fn fish_completes_options_values_modules_and_commands() {
             &script
         ]))),
         ["ext3", "ext4", "modinfo", "modprobe"]
+    );
+    // modkit's own tools: `modkit TOOL` completes as `modkit-TOOL`
+    let script = format!(
+        "source {0}/modkit.fish; source {0}/modkit-taint.fish; complete -C'modkit-taint --js'; complete -C'modkit taint --js'",
+        modkit.display()
+    );
+    assert_eq!(
+        words(&run(Command::new("fish").args([
+            "--no-config",
+            "-c",
+            &script
+        ]))),
+        ["--json", "--json"]
     );
     let script = format!(
         "source {}; complete -C'rmmod s'",

@@ -121,10 +121,21 @@ fn package_installs_runs_and_removes_cleanly_in_a_throwaway_root() {
                     "./usr/share/doc/",
                     "./usr/lib/systemd/",
                     "./usr/lib/systemd/system/",
-                    "./usr/lib/systemd/system/modkit-klogd.service"
+                    "./usr/lib/systemd/system/modkit-klogd.service",
+                    "./usr/share/man/",
+                    "./usr/share/man/man8/",
+                    "./usr/share/bash-completion/",
+                    "./usr/share/bash-completion/completions/",
+                    "./usr/share/fish/",
+                    "./usr/share/fish/vendor_completions.d/",
                 ]
                 .contains(&path)
-                || path.starts_with("./usr/share/doc/modkit/"),
+                || path.starts_with("./usr/share/doc/modkit/")
+                // modkit's own tools, names no other package has
+                || path.starts_with("./usr/bin/modkit-")
+                || path.starts_with("./usr/share/man/man8/modkit-")
+                || path.starts_with("./usr/share/bash-completion/completions/modkit-")
+                || path.starts_with("./usr/share/fish/vendor_completions.d/modkit-"),
             "{path} is outside modkit's own directories"
         );
     }
@@ -140,14 +151,23 @@ fn package_installs_runs_and_removes_cleanly_in_a_throwaway_root() {
             .stdout,
     )
     .unwrap();
-    let tools: Vec<&str> = help
-        .split("Tools:\n")
-        .nth(1)
+    let (drop_ins, own) = help
+        .split_once("\nTools (")
         .unwrap()
-        .lines()
-        .filter_map(|l| l.split_whitespace().next())
-        .collect();
-    for t in &tools {
+        .1
+        .split_once("\nmodkit's own tools")
+        .unwrap();
+    // the tool names of a section of the help
+    fn names(text: &str) -> Vec<&str> {
+        text.lines()
+            .skip(1)
+            .filter(|l| l.starts_with("  "))
+            .filter_map(|l| l.split_whitespace().next())
+            .collect()
+    }
+    let (drop_ins, own) = (names(drop_ins), names(own));
+    assert!(drop_ins.contains(&"modprobe") && own.contains(&"check"));
+    for t in &drop_ins {
         assert!(
             installed.contains(&format!("usr/lib/modkit/bin/{t}")),
             "{t}: {installed:?}"
@@ -158,6 +178,23 @@ fn package_installs_runs_and_removes_cleanly_in_a_throwaway_root() {
                 "usr/lib/modkit/share/man/man{section}/{t}.{section}.gz"
             )),
             "{t}"
+        );
+    }
+    // modkit's own tools: on PATH and in man's own directories
+    for t in &own {
+        for f in [
+            format!("usr/lib/modkit/bin/modkit-{t}"),
+            format!("usr/bin/modkit-{t}"),
+            format!("usr/share/man/man8/modkit-{t}.8.gz"),
+            format!("usr/share/bash-completion/completions/modkit-{t}"),
+            format!("usr/share/fish/vendor_completions.d/modkit-{t}.fish"),
+        ] {
+            assert!(installed.contains(&f), "{f}: {installed:?}");
+        }
+        let out = run(Command::new(root.join(format!("usr/bin/modkit-{t}"))).arg("-V"));
+        assert!(
+            out.starts_with(&format!("modkit-{t} from modkit ")),
+            "{out}"
         );
     }
     assert!(installed.contains("usr/share/doc/modkit/copyright"));

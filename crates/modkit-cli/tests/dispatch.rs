@@ -29,6 +29,50 @@ fn symlink_named_after_a_tool_runs_that_tool() {
     );
 }
 
+/// modkit's own tools are installed as `modkit-TOOL` (their plain names
+/// are too generic for a `bin` directory); a link of either name runs the
+/// tool, and names itself as it was called.
+#[test]
+fn own_tools_answer_to_modkit_tool_links() {
+    let dir = scratch("dispatch-own");
+    let help = String::from_utf8(
+        Command::new(modkit())
+            .arg("--help")
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let (drop_ins, own) = help.split_once("\nmodkit's own tools").unwrap();
+    assert!(drop_ins.contains("\n  modprobe ") && !drop_ins.contains("\n  taint "));
+    assert!(own.contains("\n  taint ") && !own.contains("\n  modprobe "));
+    let expected = Command::new(modkit())
+        .args(["taint", "0x1001"])
+        .output()
+        .unwrap();
+    assert!(expected.status.success());
+    for name in ["modkit-taint", "taint"] {
+        let link = dir.join(name);
+        std::os::unix::fs::symlink(modkit(), &link).unwrap();
+        let out = Command::new(&link).arg("0x1001").output().unwrap();
+        assert_eq!(out.stdout, expected.stdout, "{name}");
+        assert_eq!(out.status.code(), Some(0));
+        let out = Command::new(&link).arg("-V").output().unwrap();
+        assert!(
+            String::from_utf8_lossy(&out.stdout).starts_with(&format!("{name} from modkit ")),
+            "{name}"
+        );
+    }
+    // a drop-in has no modkit- name
+    let out = Command::new(modkit())
+        .arg("modkit-modprobe")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .starts_with("modkit: unknown tool 'modkit-modprobe'\n"));
+}
+
 #[test]
 fn help_version_and_unknown_tools() {
     let out = Command::new(modkit()).arg("--help").output().unwrap();

@@ -52,21 +52,33 @@ fn files(dir: &Path) -> BTreeSet<String> {
     out
 }
 
-/// The tools `modkit --help` lists, with their man page's section.
+/// The commands of the tools `modkit --help` lists (a drop-in's name,
+/// `modkit-TOOL` for modkit's own tools), with their man page's section.
 fn tools() -> Vec<(String, String)> {
     let help = Command::new(modkit()).arg("--help").output().unwrap();
     let help = String::from_utf8(help.stdout).unwrap();
-    let tools = help.split("Tools:\n").nth(1).unwrap();
+    let tools = help.split_once("\nTools (").unwrap().1;
+    let (drop_ins, own) = tools.split_once("\nmodkit's own tools").unwrap();
     let man = Path::new(env!("CARGO_MANIFEST_DIR")).join("man");
-    tools
-        .lines()
-        .filter_map(|l| l.split_whitespace().next())
+    let names = |text: &str, prefix: &str| -> Vec<String> {
+        text.lines()
+            .skip(1)
+            .filter(|l| l.starts_with("  "))
+            .filter_map(|l| l.split_whitespace().next())
+            .map(|t| format!("{prefix}{t}"))
+            .collect()
+    };
+    let mut commands = names(drop_ins, "");
+    commands.extend(names(own, "modkit-"));
+    assert!(commands.contains(&"modkit-check".to_string()), "{help}");
+    commands
+        .into_iter()
         .map(|t| {
             let section = ["1", "8"]
                 .into_iter()
                 .find(|s| man.join(format!("{t}.{s}")).is_file())
                 .unwrap_or_else(|| panic!("{t} has no man page"));
-            (t.to_string(), section.to_string())
+            (t, section.to_string())
         })
         .collect()
 }
@@ -200,7 +212,9 @@ fn installs_links_pages_completions_and_uninstalls_exactly() {
     let script = "source /usr/share/bash-completion/bash_completion\n\
                   __load_completion modprobe && complete -p modprobe\n\
                   __load_completion modkit\n\
-                  COMP_WORDS=(modkit modprobe --show-d); COMP_CWORD=2; _modkit_modkit; echo \"${COMPREPLY[@]}\"";
+                  COMP_WORDS=(modkit modprobe --show-d); COMP_CWORD=2; _modkit_modkit; echo \"${COMPREPLY[@]}\"\n\
+                  COMP_WORDS=(modkit taint --js); COMP_CWORD=2; _modkit_modkit; echo \"${COMPREPLY[@]}\"\n\
+                  __load_completion modkit-taint && complete -p modkit-taint";
     let out = Command::new("bash")
         .args(["-c", script])
         .env("XDG_DATA_DIRS", root.join("share"))
@@ -209,7 +223,7 @@ fn installs_links_pages_completions_and_uninstalls_exactly() {
         .unwrap();
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
-        "complete -F _modkit_modprobe modprobe\n--show-depends\n",
+        "complete -F _modkit_modprobe modprobe\n--show-depends\n--json\ncomplete -F _modkit_taint modkit-taint\n",
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );

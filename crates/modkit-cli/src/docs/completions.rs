@@ -161,7 +161,8 @@ fn bash_group(spec: &ToolSpec, group: &Group, opts: &[Opt], id: &str, ind: &str)
 /// The bash completion of one tool.
 pub(crate) fn bash(spec: &ToolSpec, opts: &Options) -> String {
     let id = spec.name;
-    let mut s = format!("# bash completion for {id} (modkit): {HEADER}.\n\n");
+    let cmd = super::command(id);
+    let mut s = format!("# bash completion for {cmd} (modkit): {HEADER}.\n\n");
     if uses(opts, spec, &[Arg::Modules, Arg::ModuleOrFile, Arg::Kernel]) {
         s.push_str(&format!(
             "# the root and module directory the command line names\n\
@@ -256,7 +257,7 @@ pub(crate) fn bash(spec: &ToolSpec, opts: &Options) -> String {
         }
         s.push_str("    esac\n");
     }
-    let _ = write!(s, "}}\ncomplete -F _modkit_{id} {id}\n");
+    let _ = write!(s, "}}\ncomplete -F _modkit_{id} {cmd}\n");
     s
 }
 
@@ -271,9 +272,11 @@ pub(crate) fn bash_modkit(tools: &[&str]) -> String {
          \x20       mapfile -t COMPREPLY < <(compgen -W {} -- \"$cur\")\n\
          \x20       return\n\
          \x20   fi\n\
-         \x20   local tool=${{COMP_WORDS[1]}}\n\
+         \x20   local tool=${{COMP_WORDS[1]}} command=${{COMP_WORDS[1]}}\n\
+         \x20   # modkit's own tools are installed as modkit-TOOL, their completions too\n\
+         \x20   case $tool in {}) command=modkit-$tool ;; esac\n\
          \x20   if ! declare -F \"_modkit_$tool\" >/dev/null && declare -F __load_completion >/dev/null; then\n\
-         \x20       __load_completion \"$tool\"\n\
+         \x20       __load_completion \"$command\"\n\
          \x20   fi\n\
          \x20   declare -F \"_modkit_$tool\" >/dev/null || return\n\
          \x20   COMP_WORDS=(\"${{COMP_WORDS[@]:1}}\")\n\
@@ -281,8 +284,18 @@ pub(crate) fn bash_modkit(tools: &[&str]) -> String {
          \x20   \"_modkit_$tool\"\n\
          }}\n\
          complete -F _modkit_modkit modkit\n",
-        sh_quote(&format!("-h --help -V --version {}", tools.join(" ")))
+        sh_quote(&format!("-h --help -V --version {}", tools.join(" "))),
+        own_tools(tools).join("|")
     )
+}
+
+/// The tools of `tools` installed as `modkit-TOOL`.
+fn own_tools<'a>(tools: &[&'a str]) -> Vec<&'a str> {
+    tools
+        .iter()
+        .copied()
+        .filter(|t| super::command(t) != *t)
+        .collect()
 }
 
 // ----------------------------------------------------------------- zsh
@@ -345,9 +358,10 @@ fn zsh_operand(spec: &ToolSpec, arg: Arg) -> Option<String> {
 /// The zsh completion of every tool and of `modkit`, one file.
 pub(crate) fn zsh(tools: &[(&ToolSpec, Options)]) -> String {
     let names: Vec<&str> = tools.iter().map(|(s, _)| s.name).collect();
+    let commands: Vec<&str> = names.iter().map(|n| super::command(n)).collect();
     let mut s = format!(
         "#compdef modkit {}\n# zsh completion for modkit's tools: {HEADER}.\n\n",
-        names.join(" ")
+        commands.join(" ")
     );
     s.push_str(
         "# the root (with 'root') or module directory the command line names\n\
@@ -481,6 +495,8 @@ pub(crate) fn zsh(tools: &[(&ToolSpec, Options)]) -> String {
          \x20       ((CURRENT--))\n\
          \x20       service=$words[1]\n\
          \x20   fi\n\
+         \x20   # modkit's own tools are installed as modkit-TOOL\n\
+         \x20   service=${{service#modkit-}}\n\
          \x20   (($+functions[_modkit_$service])) && _modkit_$service\n\
          }}\n\n\
          if [[ $funcstack[1] == _modkit ]]; then\n\
@@ -489,7 +505,7 @@ pub(crate) fn zsh(tools: &[(&ToolSpec, Options)]) -> String {
          \x20   compdef _modkit modkit {}\n\
          fi\n",
         names.join(" "),
-        names.join(" ")
+        commands.join(" ")
     );
     s
 }
@@ -523,7 +539,8 @@ fn fish_arg(spec: &ToolSpec, o: &Opt) -> String {
 /// The fish completion of one tool.
 pub(crate) fn fish(spec: &ToolSpec, opts: &Options) -> String {
     let id = spec.name;
-    let mut s = format!("# fish completion for {id} (modkit): {HEADER}.\n\n");
+    let cmd = super::command(id);
+    let mut s = format!("# fish completion for {cmd} (modkit): {HEADER}.\n\n");
     if uses(opts, spec, &[Arg::Modules, Arg::ModuleOrFile, Arg::Kernel]) {
         let _ = write!(
             s,
@@ -601,7 +618,7 @@ pub(crate) fn fish(spec: &ToolSpec, opts: &Options) -> String {
         )
     });
     if !files {
-        let _ = writeln!(s, "complete -c {id} -f");
+        let _ = writeln!(s, "complete -c {cmd} -f");
     }
     let multi = opts.len() > 1;
     for (group, o) in opts {
@@ -624,11 +641,11 @@ pub(crate) fn fish(spec: &ToolSpec, opts: &Options) -> String {
             let mut longs = opt.longs.iter();
             if let Some(c) = opt.short {
                 let l = longs.next().map(|l| format!(" -l {l}")).unwrap_or_default();
-                let _ = writeln!(s, "complete -c {id}{cond} -s {c}{l}{arg}{desc}");
+                let _ = writeln!(s, "complete -c {cmd}{cond} -s {c}{l}{arg}{desc}");
                 first = false;
             }
             for l in longs {
-                let _ = writeln!(s, "complete -c {id}{cond} -l {l}{arg}{desc}");
+                let _ = writeln!(s, "complete -c {cmd}{cond} -l {l}{arg}{desc}");
                 first = false;
             }
             debug_assert!(!first);
@@ -643,7 +660,7 @@ pub(crate) fn fish(spec: &ToolSpec, opts: &Options) -> String {
         };
         let Some(operands) = operands else { continue };
         if spec.loaded_with.is_empty() {
-            let _ = writeln!(s, "complete -c {id}{cond} -a {operands}");
+            let _ = writeln!(s, "complete -c {cmd}{cond} -a {operands}");
             continue;
         }
         let mut seen = String::from("__fish_seen_argument");
@@ -660,7 +677,7 @@ pub(crate) fn fish(spec: &ToolSpec, opts: &Options) -> String {
         );
         let _ = writeln!(
             s,
-            "complete -c {id} -n {} -a {operands}",
+            "complete -c {cmd} -n {} -a {operands}",
             fish_quote(&format!("not {seen}"))
         );
     }
@@ -675,8 +692,18 @@ pub(crate) fn fish_modkit(tools: &[&str]) -> String {
          complete -c modkit -n __fish_use_subcommand -s h -l help -d 'Show the tools'\n\
          complete -c modkit -n __fish_use_subcommand -s V -l version -d 'Show the version'\n\
          complete -c modkit -n __fish_use_subcommand -a {}\n\
-         complete -c modkit -n 'not __fish_use_subcommand' -a '(__fish_complete_subcommand --fcs-skip=1)'\n",
-        fish_quote(&tools.join(" "))
+         # a tool's own completions, modkit's own tools' under modkit-TOOL\n\
+         function __modkit_tool_complete\n\
+         \x20   set -l words (commandline -opc)\n\
+         \x20   set -l cur (commandline -ct)\n\
+         \x20   set -l command $words[2]\n\
+         \x20   contains -- $command {}; and set command modkit-$command\n\
+         \x20   set -l line (string join ' ' -- (string escape -- $command $words[3..-1]))\n\
+         \x20   complete -C \"$line $cur\"\n\
+         end\n\
+         complete -c modkit -n 'not __fish_use_subcommand' -a '(__modkit_tool_complete)'\n",
+        fish_quote(&tools.join(" ")),
+        own_tools(tools).join(" ")
     )
 }
 

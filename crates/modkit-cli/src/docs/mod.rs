@@ -15,6 +15,16 @@
 //! crate would duplicate them.
 
 mod completions;
+
+/// The command a tool is installed as (its man page, its completions):
+/// see `Tool::command`.
+fn command(name: &str) -> &'static str {
+    crate::TOOLS
+        .iter()
+        .find(|t| t.name == name)
+        .map_or_else(|| panic!("no tool '{name}' in TOOLS"), |t| t.command)
+}
+
 mod man;
 mod spec;
 mod tests;

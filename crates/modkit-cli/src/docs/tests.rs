@@ -7,6 +7,7 @@ use std::process::Command;
 
 use modkit_testkit::{skip, Tier};
 
+use super::command;
 use super::completions::{self, names, Options};
 use super::man::{is_option_name, Page};
 use super::spec::{shorts, Group, ToolSpec, SPECS};
@@ -34,7 +35,7 @@ fn spec(name: &str) -> &'static ToolSpec {
 
 fn page(name: &str) -> Page {
     let s = spec(name);
-    let path = man_dir().join(format!("{name}.{}.md", s.section));
+    let path = man_dir().join(format!("{}.{}.md", command(name), s.section));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
             "tool '{name}' has no man page source {}: {e}",
@@ -44,7 +45,7 @@ fn page(name: &str) -> Page {
     let page = Page::parse(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     assert_eq!(
         (page.name.as_str(), page.section.as_str()),
-        (name, s.section),
+        (command(name), s.section),
         "{}",
         path.display()
     );
@@ -83,17 +84,18 @@ fn generate() -> Vec<(PathBuf, String)> {
     let mut all = Vec::new();
     for name in &tools {
         let s = spec(name);
+        let cmd = command(name);
         out.push((
-            PathBuf::from(format!("man/{name}.{}", s.section)),
+            PathBuf::from(format!("man/{cmd}.{}", s.section)),
             page(name).roff(&version),
         ));
         let opts = options(s);
         out.push((
-            PathBuf::from(format!("completions/bash/{name}")),
+            PathBuf::from(format!("completions/bash/{cmd}")),
             completions::bash(s, &opts),
         ));
         out.push((
-            PathBuf::from(format!("completions/fish/{name}.fish")),
+            PathBuf::from(format!("completions/fish/{cmd}.fish")),
             completions::fish(s, &opts),
         ));
         all.push((s, opts));
@@ -118,11 +120,12 @@ fn every_tool_has_a_page_and_completions() {
     let generated: Vec<PathBuf> = generate().into_iter().map(|(p, _)| p).collect();
     for name in tool_names() {
         let s = spec(name);
+        let cmd = command(name);
         for p in [
-            format!("man/{name}.{}.md", s.section),
-            format!("man/{name}.{}", s.section),
-            format!("completions/bash/{name}"),
-            format!("completions/fish/{name}.fish"),
+            format!("man/{cmd}.{}.md", s.section),
+            format!("man/{cmd}.{}", s.section),
+            format!("completions/bash/{cmd}"),
+            format!("completions/fish/{cmd}.fish"),
         ] {
             assert!(
                 Path::new(CRATE).join(&p).is_file(),
@@ -133,8 +136,8 @@ fn every_tool_has_a_page_and_completions() {
         let zsh = std::fs::read_to_string(completions_dir().join("zsh/_modkit")).unwrap();
         let compdef = zsh.lines().next().unwrap_or_default();
         assert!(
-            compdef.split(' ').any(|w| w == name),
-            "{name} missing from zsh's {compdef}"
+            compdef.split(' ').any(|w| w == cmd),
+            "{cmd} missing from zsh's {compdef}"
         );
         assert!(
             zsh.contains(&format!("\n_modkit_{name}() {{\n")),
@@ -237,7 +240,7 @@ fn offered(shell: &str, tool: &str) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     match shell {
         "bash" => {
-            let text = std::fs::read_to_string(dir.join("bash").join(tool)).unwrap();
+            let text = std::fs::read_to_string(dir.join("bash").join(command(tool))).unwrap();
             for line in text.lines() {
                 let Some(i) = line.find("compgen -W '") else {
                     continue;
@@ -278,11 +281,12 @@ fn offered(shell: &str, tool: &str) -> BTreeSet<String> {
             }
         }
         _ => {
+            let cmd = command(tool);
             let text =
-                std::fs::read_to_string(dir.join("fish").join(format!("{tool}.fish"))).unwrap();
+                std::fs::read_to_string(dir.join("fish").join(format!("{cmd}.fish"))).unwrap();
             for line in text
                 .lines()
-                .filter(|l| l.starts_with(&format!("complete -c {tool} ")))
+                .filter(|l| l.starts_with(&format!("complete -c {cmd} ")))
             {
                 // the words outside quotes (conditions and descriptions)
                 let line = line.replace("\\'", "");
@@ -381,7 +385,7 @@ fn pages_render_without_warnings() {
         return;
     }
     for name in tool_names() {
-        let path = man_dir().join(format!("{name}.{}", spec(name).section));
+        let path = man_dir().join(format!("{}.{}", command(name), spec(name).section));
         let out = Command::new("man")
             .args(["--warnings", "-l"])
             .arg(&path)

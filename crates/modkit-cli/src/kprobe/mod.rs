@@ -160,6 +160,9 @@ fn fail(msg: impl Into<String>) -> Failure {
 /// Entry point: `argv[0]` is the program name.
 pub fn main(args: Vec<OsString>) -> u8 {
     let mut o = Options::default();
+    // for -V: the name it was run by, as modkit's other tools say it
+    let prog = crate::toolargs::prog_name(&args, "kprobe");
+    let version_name = prog.strip_prefix("modkit ").unwrap_or(&prog).to_string();
     let mut opts = Getopt::new(args, SHORT_OPTS, LONG_OPTS);
     let usage = |msg: &str| {
         stdio::stderr(&format!(
@@ -217,7 +220,9 @@ pub fn main(args: Vec<OsString>) -> u8 {
             }
             v if v == 'V' as i32 => {
                 let mut out = Stdout::new();
-                out.write(format!("kprobe from modkit {}\n", crate::version::VERSION).as_bytes());
+                out.write(
+                    format!("{version_name} from modkit {}\n", crate::version::VERSION).as_bytes(),
+                );
                 return u8::from(out.close().is_err());
             }
             _ => return 1,

@@ -1,0 +1,62 @@
+# fish completion for modkit-symbols (modkit): written by modkit's tests (crates/modkit-cli/src/docs) from the tool's option table and man page; do not edit.
+
+# the root (with 'root') or module directory the command line names
+# (fish's $version is its own: the kernel's is $kver)
+function __modkit_symbols_dir
+    set -l root ''
+    set -l kver (uname -r)
+    set -l tokens (commandline -opc)
+    set -l n (count $tokens)
+    set -l i 2
+    while test $i -le $n
+        set -l w $tokens[$i]
+        set -l next ''
+        if test $i -lt $n
+            set next $tokens[(math $i + 1)]
+        end
+        switch $w
+            case '-b' '--basedir'
+                set root $next
+                set i (math $i + 1)
+            case '-b?*'
+                set root (string sub -s 3 -- $w)
+            case '--basedir=*'
+                set root (string replace -- '--basedir=' '' $w)
+            case '-k' '--set-version'
+                set kver $next
+                set i (math $i + 1)
+            case '-k?*'
+                set kver (string sub -s 3 -- $w)
+            case '--set-version=*'
+                set kver (string replace -- '--set-version=' '' $w)
+        end
+        set i (math $i + 1)
+    end
+    if test "$argv[1]" = root
+        echo $root
+    else
+        echo $root/lib/modules/$kver
+    end
+end
+
+function __modkit_symbols_modules
+    set -l dir (__modkit_symbols_dir)
+    awk -F: '/^[^#]/ { n = $1; sub(/.*\\//, "", n); sub(/\\.ko(\\..*)?$/, "", n); print n }' $dir/modules.dep 2>/dev/null
+    awk '{ n = $0; sub(/.*\\//, "", n); sub(/\\.ko$/, "", n); print n }' $dir/modules.builtin 2>/dev/null
+    awk '$1 == "alias" && $2 !~ /[][*?]/ { print $2 }' $dir/modules.alias 2>/dev/null
+end
+
+function __modkit_symbols_kernels
+    set -l root (__modkit_symbols_dir root)
+    command ls -1 $root/lib/modules 2>/dev/null
+end
+
+complete -c modkit-symbols -f
+complete -c modkit-symbols -s s -l symvers -r -F -d 'Read FILE as the kernel\'s Module.symvers instead of the one in the module directory\'s build/'
+complete -c modkit-symbols -s k -l set-version -x -a '(__modkit_symbols_kernels)' -d 'Use the module directory of kernel VERSION instead of the running kernel\'s'
+complete -c modkit-symbols -s b -l basedir -x -a '(__fish_complete_directories)' -d 'Find the module directories under DIR/lib/modules instead of /lib/modules'
+complete -c modkit-symbols -l needed-by -r -F -a '(__modkit_symbols_modules)' -d 'List the symbols MODULE imports and who provides each'
+complete -c modkit-symbols -l users -x -d 'List the modules of the tree that import SYMBOL'
+complete -c modkit-symbols -s j -l json -d 'Print JSON'
+complete -c modkit-symbols -s V -l version -d 'Print the version and exit'
+complete -c modkit-symbols -s h -l help -d 'Print a summary of the options and exit'

@@ -1,7 +1,0 @@
-# fish completion for taint (modkit): written by modkit's tests (crates/modkit-cli/src/docs) from the tool's option table and man page; do not edit.
-
-complete -c taint -f
-complete -c taint -s j -l json -d 'Print the report as a JSON object'
-complete -c taint -l root -x -a '(__fish_complete_directories)' -d 'Read proc/ and sys/ under DIR instead of under /'
-complete -c taint -s V -l version -d 'Print the version and exit'
-complete -c taint -s h -l help -d 'Print a summary of the options and exit'
