@@ -326,8 +326,11 @@ headers() {
     tree "$1"
     dest=$CACHE/trees/$1-headers
     pin=$(pins "$1" headers)
-    if [ -f "$dest/.done" ] && [ "$(cat "$dest/.pin" 2>/dev/null)" = "$pin" ]; then return 0; fi
     ver=$(cat "$CACHE/trees/$1/.version")
+    if [ -f "$dest/.done" ] && [ "$(cat "$dest/.pin" 2>/dev/null)" = "$pin" ]; then
+        headers_include "$dest" "$ver"
+        return 0
+    fi
     new=$dest.new
     rm -rf "$new"; mkdir -p "$new"
     for p in $pin; do
@@ -340,7 +343,16 @@ headers() {
     echo "$pin" > "$new/.pin"
     rm -rf "$dest"
     mv "$new" "$dest"
+    headers_include "$dest" "$ver"
     touch "$dest/.done"
+}
+
+# headers_include DEST VER: Debian's arch headers include the -common
+# Makefile by its installed path (/usr/src/...): point it at the copy in
+# DEST, so that any build against them works without the packages
+# installed (idempotent; also mends a cache made before this was done here)
+headers_include() {
+    sed -i "s|^include /usr/src/|include $1/usr/src/|" "$1/usr/src/linux-headers-$2/Makefile"
 }
 
 # kmod_source: Debian trixie's kmod source package at the reference's

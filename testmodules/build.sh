@@ -30,9 +30,6 @@ finish() {
     echo "$out"; exit 0
 }
 if [ -f "$out/.stamp" ] && [ "$(cat "$out/.stamp")" = "$stamp" ]; then finish; fi
-# Debian's arch headers include the -common Makefile by its installed path;
-# point it at the extracted copy instead.
-sed -i "s|^include /usr/src/|include $hdr/usr/src/|" "$kdir/Makefile"
 tmp=$out.new
 rm -rf "$tmp"; mkdir -p "$tmp"
 trap 'rm -rf "$tmp"' EXIT
