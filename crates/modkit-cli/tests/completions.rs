@@ -325,30 +325,33 @@ fn fish_completes_options_values_modules_and_commands() {
         fish_complete("dmesg", "dmesg --level=err,w"),
         ["--level=err,warn"]
     );
-    let modkit = completions().join("fish");
-    let script = format!(
-        "source {0}/modkit.fish; source {0}/modprobe.fish; complete -C'modkit mod'; complete -C'modkit modprobe -d {root} -S 9.9-test ext'",
-        modkit.display()
-    );
-    assert_eq!(
+    // `modkit TOOL` completes as TOOL, modkit's own tools as modkit-TOOL
+    let with_modkit = |tool: &str, lines: &[&str]| {
+        let mut script = format!(
+            "source {0}/modkit.fish; source {0}/{tool}.fish",
+            completions().join("fish").display()
+        );
+        for l in lines {
+            script.push_str(&format!("; complete -C{}", fish_quote(l)));
+        }
         words(&run(Command::new("fish").args([
             "--no-config",
             "-c",
-            &script
-        ]))),
+            &script,
+        ])))
+    };
+    assert_eq!(
+        with_modkit(
+            "modprobe",
+            &[
+                "modkit mod",
+                &format!("modkit modprobe -d {root} -S 9.9-test ext")
+            ]
+        ),
         ["ext3", "ext4", "modinfo", "modprobe"]
     );
-    // modkit's own tools: `modkit TOOL` completes as `modkit-TOOL`
-    let script = format!(
-        "source {0}/modkit.fish; source {0}/modkit-taint.fish; complete -C'modkit-taint --js'; complete -C'modkit taint --js'",
-        modkit.display()
-    );
     assert_eq!(
-        words(&run(Command::new("fish").args([
-            "--no-config",
-            "-c",
-            &script
-        ]))),
+        with_modkit("modkit-taint", &["modkit-taint --js", "modkit taint --js"]),
         ["--json", "--json"]
     );
     let script = format!(

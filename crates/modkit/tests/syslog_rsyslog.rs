@@ -459,40 +459,9 @@ fn received(log: &Path, count: usize) -> Vec<u64> {
 fn stream_outage(name: &str, tls: bool) {
     let scratch = ScratchDir::new(&format!("rsyslog-{name}"));
     let dir = scratch.path();
-    make_certificates(dir);
-    let port = free_tcp_port();
-    let (modules, input) = if tls {
-        (
-            "module(load=\"imtcp\")",
-            format!(
-                "input(type=\"imtcp\" address=\"127.0.0.1\" port=\"{port}\" ruleset=\"out\" \
-                 streamDriver.name=\"gtls\" streamDriver.mode=\"1\" streamDriver.authMode=\"anon\")"
-            ),
-        )
-    } else {
-        (
-            "module(load=\"imtcp\")",
-            format!("input(type=\"imtcp\" address=\"127.0.0.1\" port=\"{port}\" ruleset=\"out\")"),
-        )
-    };
-    let mut rsyslog = Rsyslog::new(dir, name, modules, &input, port);
-    let host = "127.0.0.1".to_string();
-    let transport = if tls {
-        Transport::Tls { host, port }
-    } else {
-        Transport::Tcp { host, port }
-    };
-    let mut out = open(&spec(transport, dir, 1 << 20)).unwrap();
-
-    for n in 1..=100 {
-        out.submit(&entry(n)).unwrap();
-    }
-    deliver(out.as_mut(), 100, Duration::from_secs(10));
+    let (mut rsyslog, mut out) = stream_to_rsyslog(dir, name, tls);
     // rsyslog has written them: what it read is safe from the kill.
-    assert_eq!(
-        lines(&rsyslog.log(name), 100, Duration::from_secs(10)).len(),
-        100
-    );
+    send_written(out.as_mut(), &rsyslog, name, 100);
 
     rsyslog.kill();
     // Entries keep coming: the first go into the dead connection.
@@ -781,6 +750,36 @@ fn imtcp_input(port: u16, tls: bool) -> String {
     format!("input(type=\"imtcp\" address=\"127.0.0.1\" port=\"{port}\" ruleset=\"out\"{driver})")
 }
 
+/// An rsyslog with a TCP (or TLS) input on a free port of loopback, in
+/// `dir` (its certificates made there), and a stream output to it with
+/// room for 1 MiB.
+fn stream_to_rsyslog(dir: &Path, name: &str, tls: bool) -> (Rsyslog, Box<dyn Output>) {
+    make_certificates(dir);
+    let port = free_tcp_port();
+    let input = imtcp_input(port, tls);
+    let rsyslog = Rsyslog::new(dir, name, "module(load=\"imtcp\")", &input, port);
+    let host = "127.0.0.1".to_string();
+    let transport = if tls {
+        Transport::Tls { host, port }
+    } else {
+        Transport::Tcp { host, port }
+    };
+    let out = open(&spec(transport, dir, 1 << 20)).unwrap();
+    (rsyslog, out)
+}
+
+/// Entries 1..=`count` submitted, delivered, and written by rsyslog.
+fn send_written(out: &mut dyn Output, rsyslog: &Rsyslog, name: &str, count: u64) {
+    for n in 1..=count {
+        out.submit(&entry(n)).unwrap();
+    }
+    deliver(out, count, Duration::from_secs(10));
+    assert_eq!(
+        lines(&rsyslog.log(name), count as usize, Duration::from_secs(10)).len(),
+        count as usize
+    );
+}
+
 /// The network is cut (the loopback down) while entries are
 /// written: the collector's TCP acknowledges none of them, they must not
 /// count as delivered; the collector dies meanwhile; when the network and
@@ -788,25 +787,8 @@ fn imtcp_input(port: u16, tls: bool) -> String {
 fn stream_partition(name: &str, tls: bool) {
     let scratch = ScratchDir::new(&format!("rsyslog-part-{name}"));
     let dir = scratch.path();
-    make_certificates(dir);
-    let port = free_tcp_port();
-    let input = imtcp_input(port, tls);
-    let mut rsyslog = Rsyslog::new(dir, name, "module(load=\"imtcp\")", &input, port);
-    let host = "127.0.0.1".to_string();
-    let transport = if tls {
-        Transport::Tls { host, port }
-    } else {
-        Transport::Tcp { host, port }
-    };
-    let mut out = open(&spec(transport, dir, 1 << 20)).unwrap();
-    for n in 1..=50 {
-        out.submit(&entry(n)).unwrap();
-    }
-    deliver(out.as_mut(), 50, Duration::from_secs(10));
-    assert_eq!(
-        lines(&rsyslog.log(name), 50, Duration::from_secs(10)).len(),
-        50
-    );
+    let (mut rsyslog, mut out) = stream_to_rsyslog(dir, name, tls);
+    send_written(out.as_mut(), &rsyslog, name, 50);
 
     partition(true);
     for n in 51..=100 {
