@@ -175,19 +175,18 @@ fn usage() -> String {
     let mut s = format!(
         "modkit {VERSION}: Linux kernel modules and the kernel log\n\n\
          Usage:\n\tmodkit TOOL [options] [args]\n\tCOMMAND [options] [args]   (through a link to modkit named COMMAND)\n\n\
-         Options:\n\t-h, --help      show this help\n\t-V, --version   show the version\n\n\
-         Tools (drop-ins for kmod, util-linux's dmesg and sysklogd's klogd; COMMAND is the tool's name):\n"
+         Options:\n\t-h, --help      show this help\n\t-V, --version   show the version\n\n"
     );
-    let line = |t: &Tool| format!("  {:<12} {}\n", t.name, t.about);
-    TOOLS
-        .iter()
-        .filter(|t| t.command == t.name)
-        .for_each(|t| s.push_str(&line(t)));
-    s.push_str("modkit's own tools (COMMAND is modkit-TOOL):\n");
-    TOOLS
-        .iter()
-        .filter(|t| t.command != t.name)
-        .for_each(|t| s.push_str(&line(t)));
+    for (own, heading) in [
+        (false, "Tools (drop-ins for kmod, util-linux's dmesg and sysklogd's klogd; COMMAND is the tool's name):"),
+        (true, "modkit's own tools (COMMAND is modkit-TOOL):"),
+    ] {
+        s.push_str(heading);
+        s.push('\n');
+        for t in TOOLS.iter().filter(|t| (t.command != t.name) == own) {
+            s.push_str(&format!("  {:<12} {}\n", t.name, t.about));
+        }
+    }
     s
 }
 

@@ -16,6 +16,10 @@
 
 mod completions;
 
+mod man;
+mod spec;
+mod tests;
+
 /// The command a tool is installed as (its man page, its completions):
 /// see `Tool::command`.
 fn command(name: &str) -> &'static str {
@@ -24,7 +28,3 @@ fn command(name: &str) -> &'static str {
         .find(|t| t.name == name)
         .map_or_else(|| panic!("no tool '{name}' in TOOLS"), |t| t.command)
 }
-
-mod man;
-mod spec;
-mod tests;

@@ -579,7 +579,8 @@ struct SetMatcher<'s> {
 }
 
 impl SetMatcher<'_> {
-    /// Charges applying an atom to `from`: its words plus its positions.
+    /// Charges applying an atom to `from`: [`APPLY_COST`], its words and
+    /// its positions.
     fn charge(&mut self, from: &Positions) -> Result<(), RegexError> {
         self.work += APPLY_COST + self.words + from.len();
         if self.work > SET_WORK {
@@ -603,11 +604,8 @@ impl SetMatcher<'_> {
         Ok(out)
     }
 
-    /// The union over k in min..=max of the ends after k iterations.
-    /// Iterating stops early once an iteration adds nothing: if the ends
-    /// after k+1 iterations are all already in the union, every later
-    /// iteration's are too (an atom's ends from a union of starts are the
-    /// union of its ends from each).
+    /// The ends of `piece` from the starts `from`; a repeated piece's
+    /// are worked out once per set of starts (see `memo`).
     fn piece(&mut self, piece: &Piece, from: &Positions) -> Result<Positions, RegexError> {
         if piece.min == 1 && piece.max == Some(1) {
             return self.atom(&piece.atom, from);
@@ -621,6 +619,11 @@ impl SetMatcher<'_> {
         Ok(out)
     }
 
+    /// The union over k in min..=max of the ends after k iterations.
+    /// Iterating stops early once an iteration adds nothing: if the ends
+    /// after k+1 iterations are all already in the union, every later
+    /// iteration's are too (an atom's ends from a union of starts are the
+    /// union of its ends from each).
     fn repeat(&mut self, piece: &Piece, from: &Positions) -> Result<Positions, RegexError> {
         let mut cur = from.clone();
         for _ in 0..piece.min {
